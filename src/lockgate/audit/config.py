@@ -1,0 +1,37 @@
+"""Config shape for the audit log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+
+class AuditConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    batch_size: int = Field(256, ge=1)
+    flush_interval: float = Field(0.5, gt=0, description="Seconds; the crash-loss window.")
+    queue_max: int = Field(100_000, ge=100)
+    checkpoint_every: int = Field(1000, ge=1, description="Records between signed checkpoints.")
+    signing_key: Path | None = Field(None, description="Ed25519 private key (PEM); default in data_dir.")
+    retention_days: int = Field(190, ge=183, description="At least six months (AI Act Art. 26(6)).")
+    log_content: bool = False
+    content_key: SecretStr | None = Field(None, description="Key for encrypting stored bodies (use ${ENV}).")
+    chain_id: str = Field(
+        "main",
+        min_length=1,
+        max_length=64,
+        description="Name of the hash chain; gateways sharing one PostgreSQL store share one chain.",
+    )
+    retry_initial: float = Field(0.2, gt=0, description="Seconds before the first retry of a failed batch.")
+    retry_max: float = Field(10.0, gt=0, description="Longest wait between retries of a failed batch.")
+
+    @model_validator(mode="after")
+    def _content_key_when_logging(self) -> AuditConfig:
+        if self.log_content and (self.content_key is None or not self.content_key.get_secret_value()):
+            raise ValueError(
+                "audit.content_key: required when audit.log_content is true (use ${ENV_VAR} or file:/path)"
+            )
+        return self

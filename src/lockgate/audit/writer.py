@@ -1,0 +1,204 @@
+"""``AuditSink``: takes records off the request path and appends them to the chain in batches.
+
+Queue policy: ``submit`` never blocks and never awaits.  Records go into a bounded in-memory
+queue (``audit.queue_max``).  When it is full the *new* record is refused, counted in
+``lockgate_audit_dropped_total`` and logged at ERROR; blocking instead would turn a slow or
+absent database into a gateway outage.  A full queue means the store has been unreachable for
+``queue_max`` records; alert on the dropped counter and the depth gauge.
+
+A background task writes a batch once ``batch_size`` records wait or every
+``flush_interval`` seconds, in one transaction on a worker thread.  A failed batch is kept
+and retried with exponential backoff; nothing is taken off the queue until it committed.
+``close()`` flushes everything (retrying for up to ``close_timeout`` seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+from sqlalchemy import Engine
+
+from lockgate.audit import appender, metrics
+from lockgate.audit.chain import record_columns
+from lockgate.audit.crypto import ContentCipher
+from lockgate.audit.signing import DEFAULT_KEY_FILE, Signer, load_or_create_key
+from lockgate.config.schema import GatewayConfig
+from lockgate.records import RequestRecord
+
+log = logging.getLogger("lockgate.audit")
+
+
+class AuditSink:
+    def __init__(
+        self,
+        engine: Engine,
+        signer: Signer,
+        *,
+        chain_id: str = "main",
+        cipher: ContentCipher | None = None,
+        batch_size: int = 256,
+        flush_interval: float = 0.5,
+        queue_max: int = 100_000,
+        checkpoint_every: int = 1000,
+        retry_initial: float = 0.2,
+        retry_max: float = 10.0,
+        close_timeout: float = 30.0,
+    ) -> None:
+        self.engine, self.signer, self.chain_id, self.cipher = engine, signer, chain_id, cipher
+        self.batch_size, self.flush_interval, self.capacity = batch_size, flush_interval, queue_max
+        self.checkpoint_every = checkpoint_every
+        self.retry_initial, self.retry_max, self.close_timeout = retry_initial, retry_max, close_timeout
+        self._queue: deque[RequestRecord] = deque()
+        self._pending: list[RequestRecord] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._stopped = False
+        self._key_registered = False
+        self.written = 0
+        self.dropped = 0
+        self.errors = 0
+
+    @property
+    def depth(self) -> int:
+        return len(self._queue) + len(self._pending)
+
+    def submit(self, record: RequestRecord) -> None:
+        if self.depth >= self.capacity or self._stopped:
+            self._drop(record)
+            return
+        self._queue.append(record)
+        metrics.QUEUE_DEPTH.inc()
+        if len(self._queue) >= self.batch_size:
+            self._wake.set()
+
+    def _drop(self, record: RequestRecord) -> None:
+        self.dropped += 1
+        metrics.DROPPED.inc()
+        if self.dropped == 1 or self.dropped % 1000 == 0:
+            why = "sink is closed" if self._stopped else f"queue full ({self.capacity})"
+            log.error(
+                "audit: record %s NOT recorded: %s; %d dropped so far", record.request_id, why, self.dropped
+            )
+
+    async def start(self) -> None:
+        if self._task is None:
+            metrics.QUEUE_CAPACITY.inc(self.capacity)
+            self._task = asyncio.create_task(self._run(), name=f"audit-writer-{self.chain_id}")
+
+    async def close(self) -> None:
+        if self._task is None:
+            return
+        self._closing = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), self.close_timeout)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            lost = self.depth
+            log.error("audit: store unreachable at shutdown; %d queued records were NOT recorded", lost)
+            metrics.QUEUE_DEPTH.dec(lost)
+            metrics.DROPPED.inc(lost)
+            self.dropped += lost
+        metrics.QUEUE_CAPACITY.dec(self.capacity)
+        self._stopped = True
+        self._task = None
+
+    async def _run(self) -> None:
+        delay = self.retry_initial
+        while True:
+            if not self._pending:
+                await self._wait_for_batch()
+                self._pending = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
+            if not self._pending:
+                if self._closing:
+                    return
+                continue
+            try:
+                await asyncio.to_thread(self._write, list(self._pending), idle=not self._queue)
+            except Exception:
+                self.errors += 1
+                metrics.WRITE_ERRORS.inc()
+                log.warning(
+                    "audit: writing %d records failed; retrying in %.1fs",
+                    len(self._pending),
+                    delay,
+                    exc_info=True,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
+                continue
+            delay = self.retry_initial
+            done = len(self._pending)
+            self._pending = []
+            self.written += done
+            metrics.WRITTEN.inc(done)
+            metrics.QUEUE_DEPTH.dec(done)
+
+    async def _wait_for_batch(self) -> None:
+        if self._closing or len(self._queue) >= self.batch_size:
+            return
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.flush_interval)
+
+    def _row(self, record: RequestRecord) -> dict[str, Any]:
+        row = record_columns(record)
+        for field in ("request_body", "response_body"):
+            body: bytes | None = getattr(record, field)
+            row[field] = None
+            if self.cipher is not None and body is not None:
+                row[field] = self.cipher.encrypt(body, record.request_id, field)
+        return row
+
+    def _write(self, batch: list[RequestRecord], *, idle: bool) -> None:
+        rows = [self._row(r) for r in batch]
+        with self.engine.begin() as conn:
+            appender.lock_chain(conn, self.chain_id)
+            if not self._key_registered:
+                appender.register_key(conn, self.signer)
+            head = appender.append(conn, self.chain_id, rows)
+            kind = self._checkpoint_kind(head.seq - appender.last_checkpoint_seq(conn, self.chain_id), idle)
+            if kind and appender.sign_checkpoint(conn, self.chain_id, head, self.signer, kind):
+                metrics.CHECKPOINTS.inc()
+        self._key_registered = True
+
+    def _checkpoint_kind(self, unsealed: int, idle: bool) -> str | None:
+        if unsealed >= self.checkpoint_every:
+            return "periodic"
+        if self._closing and idle:
+            return "close"
+        return "idle" if idle and unsealed > 0 else None
+
+
+def signer_for(cfg: GatewayConfig) -> Signer:
+    """The checkpoint signing key: ``audit.signing_key`` or ``data_dir/audit-signing.key``."""
+    return load_or_create_key(cfg.audit.signing_key or cfg.state_dir / DEFAULT_KEY_FILE)
+
+
+def cipher_for(cfg: GatewayConfig) -> ContentCipher | None:
+    key = cfg.audit.content_key
+    return ContentCipher(key.get_secret_value()) if key is not None else None
+
+
+def build_audit_sink(cfg: GatewayConfig, engine: Engine) -> AuditSink:
+    """The sink the gateway registers; bodies are kept only when ``audit.log_content`` is on."""
+    a = cfg.audit
+    return AuditSink(
+        engine,
+        signer_for(cfg),
+        chain_id=a.chain_id,
+        cipher=cipher_for(cfg) if a.log_content else None,
+        batch_size=a.batch_size,
+        flush_interval=a.flush_interval,
+        queue_max=a.queue_max,
+        checkpoint_every=a.checkpoint_every,
+        retry_initial=a.retry_initial,
+        retry_max=a.retry_max,
+    )

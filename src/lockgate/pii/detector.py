@@ -1,0 +1,76 @@
+"""Personal-data detection in request content.
+
+`PiiScanner(config).scan_text(text)` and `.scan_request(body)` run the registered detectors
+(see `lockgate.pii.registry`) over every string a provider would see and return `Findings`:
+matches by type and position. Overlapping matches are resolved so that the longest wins (an
+IBAN's digits never also count as a card or a phone number).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from lockgate.pii.base import Detector
+from lockgate.pii.config import PiiConfig
+from lockgate.pii.fields import TextSlot, text_slots
+from lockgate.pii.findings import Findings, Match
+from lockgate.pii.registry import DETECTORS
+
+__all__ = ["Findings", "Match", "PiiScanner"]
+
+# Every identifier we detect holds a digit or an "@"; text without either is skipped at C speed.
+_SIGNAL = re.compile(r"[0-9@]")
+
+
+def resolve_overlaps(candidates: list[tuple[int, Match]]) -> list[Match]:
+    """Keep the longest of overlapping matches; ties go to the detector registered first."""
+    ranked = sorted(candidates, key=lambda pm: (-len(pm[1]), pm[0], pm[1].start))
+    kept: list[Match] = []
+    for _, match in ranked:
+        if all(match.end <= k.start or match.start >= k.end for k in kept):
+            kept.append(match)
+    return sorted(kept, key=lambda m: m.start)
+
+
+class PiiScanner:
+    def __init__(self, config: PiiConfig) -> None:
+        self.config = config
+        wanted = set(DETECTORS) if config.detectors is None else set(config.detectors)
+        unknown = wanted - set(DETECTORS)
+        if unknown:
+            raise ValueError(f"pii.detectors: unknown {sorted(unknown)}; choose from {sorted(DETECTORS)}")
+        self._detectors: list[Detector] = [
+            factory(config) for name, factory in DETECTORS.items() if name in wanted
+        ]
+
+    def scan_text(self, text: str) -> Findings:
+        limit = self.config.max_scan_chars
+        return Findings(self._scan(text[:limit]), truncated=len(text) > limit)
+
+    def scan_request(self, body: dict[str, Any]) -> Findings:
+        """Scan every string a provider would see: messages, tool-call arguments, prompt, input."""
+        findings = Findings()
+        for slot, matches, complete in self.scan_slots(body):
+            findings.matches.extend(replace(m, path=slot.path) for m in matches)
+            findings.truncated = findings.truncated or not complete
+        return findings
+
+    def scan_slots(self, body: dict[str, Any]) -> Iterator[tuple[TextSlot, list[Match], bool]]:
+        """Per string of `body`: the slot, its matches, and whether it was scanned to the end.
+
+        All strings together are scanned up to `config.max_scan_chars` characters.
+        """
+        budget = self.config.max_scan_chars
+        for slot in text_slots(body):
+            text = slot.text
+            yield slot, self._scan(text[:budget]), len(text) <= budget
+            budget = max(0, budget - len(text))
+
+    def _scan(self, text: str) -> list[Match]:
+        if not self.config.enabled or not _SIGNAL.search(text):
+            return []
+        candidates = [(rank, m) for rank, d in enumerate(self._detectors) for m in d.find(text)]
+        return resolve_overlaps(candidates) if candidates else []

@@ -1,0 +1,99 @@
+"""The provider seam: everything lockgate forwards to implements ``Provider``.
+
+A provider owns its connections (and, for local engines, its child processes).  The router
+never asks what kind a provider is; it calls ``send`` and reads an ``UpstreamResponse``.
+New kinds register in ``lockgate.providers.registry`` (or through the ``lockgate.providers``
+entry-point group), like transports in httpx or model plugins in llm.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from aiohttp import ClientResponse
+
+if TYPE_CHECKING:
+    from lockgate.config.schema import GatewayConfig, ProviderConfig
+
+
+class UpstreamConnectError(Exception):
+    """The upstream could not be reached (refused, reset, DNS) before any response."""
+
+
+class UpstreamReadTimeout(Exception):
+    """The upstream did not answer (or stopped streaming) within the read timeout."""
+
+
+class UpstreamResponse:
+    """A response whose body has not been read yet (so streams can be relayed as they arrive)."""
+
+    __slots__ = ("_resp", "_release_hook", "headers", "status")
+
+    def __init__(self, resp: ClientResponse, release_hook: Any = None) -> None:
+        self._resp = resp
+        self.status = resp.status
+        self.headers = resp.headers
+        self._release_hook = release_hook
+
+    async def read(self) -> bytes:
+        try:
+            return await self._resp.read()
+        finally:
+            self.release()
+
+    def iter_chunks(self) -> AsyncIterator[bytes]:
+        return self._resp.content.iter_any()
+
+    def release(self) -> None:
+        self._resp.release()
+        hook, self._release_hook = self._release_hook, None
+        if hook is not None:
+            hook()
+
+    def close(self) -> None:
+        """Abort the upstream connection (client went away mid-stream)."""
+        self._resp.close()
+        self.release()
+
+
+class Provider(abc.ABC):
+    kind: ClassVar[str]
+
+    def __init__(self, name: str, config: ProviderConfig, gateway: GatewayConfig) -> None:
+        self.name = name
+        self.config = config
+        self.gateway = gateway
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open connections, start child processes.  Called once before serving."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release everything started by ``start``."""
+
+    def is_ready(self) -> bool:
+        """Cheap, synchronous: may requests be sent now?"""
+        return True
+
+    async def probe(self) -> bool:
+        """Active readiness check (used by /readyz); defaults to ``is_ready``."""
+        return self.is_ready()
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "ready": self.is_ready()}
+
+    @abc.abstractmethod
+    async def send(self, path: str, body: bytes) -> UpstreamResponse:
+        """POST ``body`` (JSON) to ``path`` (e.g. ``/chat/completions``) upstream.
+
+        Raises ``UpstreamConnectError`` or ``UpstreamReadTimeout``; HTTP errors are returned
+        as responses with their status for the router to classify.
+        """
+
+    def secrets(self) -> list[str]:
+        """Secret strings this provider holds, so error relays can scrub them."""
+        out = [v.get_secret_value() for v in self.config.headers.values()]
+        if self.config.api_key is not None:
+            out.append(self.config.api_key.get_secret_value())
+        return [s for s in out if len(s) >= 6]

@@ -1,0 +1,117 @@
+"""Decide where one request may go: policies (key, team default, stricter-only header),
+personal-data escalation or redaction, and the fail-closed refusal when nothing is left."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lockgate.auth.keys import Principal
+from lockgate.config.schema import GatewayConfig
+from lockgate.errors import PermissionDenied, PolicyDenied
+from lockgate.pii.detector import PiiScanner
+from lockgate.routing.deployment import Deployment
+from lockgate.routing.router import ModelRoute
+from lockgate.sovereignty.policy import Exclusion, PolicyEngine
+
+if TYPE_CHECKING:
+    from lockgate.pii.redact import Restorer
+
+POLICY_HEADER = "x-lockgate-policy"
+DRILL_HEADER = "x-lockgate-drill-cut"
+
+
+@dataclass(slots=True)
+class Decision:
+    candidates: list[Deployment]
+    policies: list[str]
+    findings: dict[str, int] = field(default_factory=dict)
+    # deployments that must only see the redacted body (outside the personal-data policy)
+    redacted_for: frozenset[int] = frozenset()
+    redacted_body: dict[str, Any] | None = None
+    restorer: Restorer | None = None
+
+
+class Decider:
+    def __init__(self, cfg: GatewayConfig, engine: PolicyEngine, scanner: PiiScanner | None) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        self.scanner = scanner
+        self.default_policy = cfg.keys.policy or cfg.policies.default
+        self.default_pii_policy = cfg.keys.pii_policy or cfg.policies.pii_default
+        self.action = cfg.pii.action
+
+    def base_policies(self, principal: Principal, headers: Mapping[str, str]) -> list[str]:
+        names: list[str] = []
+        own = principal.policy or self.default_policy
+        if own:
+            names.append(own)
+        extra = headers.get(POLICY_HEADER)
+        if extra:
+            # a request can only add policies (AND), which can only shrink the eligible set
+            asked = [n.strip() for n in extra.split(",") if n.strip()]
+            self.engine.check_names(asked)
+            names.extend(n for n in asked if n not in names)
+        return names
+
+    def decide(
+        self, principal: Principal, headers: Mapping[str, str], body: dict[str, Any], route: ModelRoute
+    ) -> Decision:
+        policies = self.base_policies(principal, headers)
+        eligible, excluded = self.engine.filter(policies, route.deployments)
+        findings = self.scanner.scan_request(body) if self.scanner is not None else None
+        if not findings:
+            self._require(eligible, excluded, policies, route)
+            return Decision(eligible, policies)
+        counts = findings.counts
+        pii_policy = principal.pii_policy or self.default_pii_policy
+        if self.action == "block":
+            kinds = ", ".join(sorted(counts))
+            raise PermissionDenied(
+                f"The request contains personal data ({kinds}) and this gateway blocks such requests. "
+                "Remove the personal data, or ask the operator to route or redact instead.",
+                code="personal_data_blocked",
+            )
+        if not pii_policy or pii_policy in policies:
+            self._require(eligible, excluded, policies, route)
+            return Decision(eligible, policies, counts)
+        strict = [*policies, pii_policy]
+        safe, safe_excluded = self.engine.filter(strict, route.deployments)
+        if self.action == "route" or not eligible:
+            self._require(safe, safe_excluded, strict, route, personal=counts)
+            return Decision(safe, strict, counts)
+        # redact: deployments inside the personal-data policy get the original body,
+        # the others (still inside the key's own policies) see placeholders
+        safe_ids = frozenset(id(d) for d in safe)
+        outside = frozenset(id(d) for d in eligible if id(d) not in safe_ids)
+        from lockgate.pii.redact import Redactor
+
+        redacted, restorer = Redactor().redact(body, findings)
+        return Decision(eligible, policies, counts, outside, redacted, restorer)
+
+    @staticmethod
+    def _require(
+        eligible: Sequence[Deployment],
+        excluded: Sequence[Exclusion],
+        policies: Sequence[str],
+        route: ModelRoute,
+        personal: dict[str, int] | None = None,
+    ) -> None:
+        if eligible:
+            return
+        named = " + ".join(policies) or "(none)"
+        why = "; ".join(f"{e.deployment}: {e.rule} ({e.detail})" for e in excluded)
+        extra = f" The request carries personal data ({', '.join(sorted(personal))})." if personal else ""
+        raise PolicyDenied(
+            f"No deployment of {route.alias!r} is allowed under policy {named}.{extra} Excluded: {why}. "
+            "Use another model, or ask the operator to add an eligible deployment.",
+            param="model",
+            details={
+                "policy": named,
+                "excluded": [
+                    {"deployment": e.deployment, "policy": e.policy, "rule": e.rule, "detail": e.detail}
+                    for e in excluded
+                ],
+            },
+        )

@@ -1,0 +1,237 @@
+"""The request path: admit → decide → forward → relay → record.
+
+Everything here is in-memory work on the event loop; the only awaits are reading the
+client body, the upstream call and writing the reply.  Records leave through sinks that
+queue them (``RecordSink.submit``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+from lockgate.errors import GatewayError, InvalidRequest, PayloadTooLarge, PermissionDenied
+from lockgate.records import RequestRecord
+from lockgate.routing.forward import Outcome, forward
+from lockgate.server.decision import Decision
+from lockgate.server.endpoints import Endpoint
+from lockgate.server.relay import SSERelay
+
+if TYPE_CHECKING:
+    from lockgate.auth.keys import Principal
+    from lockgate.routing.deployment import Deployment
+    from lockgate.server.gateway import Gateway
+
+PURPOSE_HEADER = "x-lockgate-purpose"
+
+
+def error_response(err: GatewayError, request_id: str | None = None) -> web.Response:
+    headers = dict(err.headers)
+    if request_id:
+        headers["x-request-id"] = request_id
+    return web.Response(status=err.status, body=err.to_body(), content_type="application/json", headers=headers)
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise PayloadTooLarge(
+            f"The request body is larger than this gateway accepts ({exc.max_size} bytes). "
+            "Send a smaller request, or ask the operator to raise server.max_body_bytes.",
+        ) from None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON ({exc}).") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    request["raw_body"] = raw
+    return body
+
+
+class Proxy:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gw = gateway
+
+    async def handle(self, request: web.Request, ep: Endpoint) -> web.StreamResponse:
+        t0 = time.perf_counter()
+        rec = RequestRecord(
+            request_id="req_" + uuid.uuid4().hex, started_at=time.time(), instance=self.gw.instance, endpoint=ep.name
+        )
+        try:
+            return await self._handle(request, ep, rec, t0)
+        except GatewayError as err:
+            rec.status, rec.error_type = err.status, err.code or err.type
+            return error_response(err, rec.request_id)
+        finally:
+            rec.finished_at = time.time()
+            rec.latency_ms = (time.perf_counter() - t0) * 1000.0
+            self.gw.record(rec)
+
+    def _admit(self, request: web.Request, body: dict[str, Any], ep: Endpoint, rec: RequestRecord) -> Principal:
+        principal = self.gw.auth.authenticate(request.headers)
+        rec.key_id, rec.key_name, rec.team = principal.id, principal.name, principal.team
+        rec.purpose = request.headers.get(PURPOSE_HEADER)
+        ep.validate(body)
+        rec.model_alias = body["model"]
+        rec.stream = bool(body.get("stream"))
+        if principal.allowed_models is not None and rec.model_alias not in principal.allowed_models:
+            raise PermissionDenied(
+                f"This API key may not use the model {rec.model_alias!r}. "
+                f"Allowed: {', '.join(sorted(principal.allowed_models))}.",
+                param="model",
+                code="model_not_allowed",
+            )
+        for guard in self.gw.guards:
+            guard(principal)
+        return principal
+
+    async def _handle(
+        self, request: web.Request, ep: Endpoint, rec: RequestRecord, t0: float
+    ) -> web.StreamResponse:
+        body = await read_json(request)
+        principal = self._admit(request, body, ep, rec)
+        route = self.gw.router.route(body["model"])
+        decision = self.gw.decider.decide(principal, request.headers, body, route)
+        rec.policy = "+".join(decision.policies) or None
+        rec.pii_findings = decision.findings
+        rec.request_sha256 = hashlib.sha256(request["raw_body"]).hexdigest()
+        ordered = route.strategy(decision.candidates)
+        stream = rec.stream and ep.streams
+        body_for = self._body_builder(body, decision, stream)
+        t_up = time.perf_counter()
+        outcome = await forward(ordered, ep.path, body_for, self.gw.cfg.retry)
+        self._note_route(rec, outcome)
+        headers = self._headers(rec, outcome.deployment, decision)
+        if stream and outcome.response.status == 200:
+            return await self._relay_stream(request, rec, outcome, decision, body, headers, t0)
+        return await self._relay_body(rec, outcome, decision, headers, t0, t_up)
+
+    @staticmethod
+    def _body_builder(body: dict[str, Any], decision: Decision, stream: bool) -> Any:
+        cache: dict[tuple[int, bool], bytes] = {}
+
+        def build(dep: Deployment) -> bytes:
+            redact = id(dep) in decision.redacted_for
+            key = (id(dep), redact)
+            got = cache.get(key)
+            if got is None:
+                src = decision.redacted_body if redact and decision.redacted_body is not None else body
+                out = {**dep.params, **src, "model": dep.upstream_model}
+                if stream:
+                    out["stream_options"] = {**(src.get("stream_options") or {}), "include_usage": True}
+                got = cache[key] = orjson.dumps(out)
+            return got
+
+        return build
+
+    @staticmethod
+    def _note_route(rec: RequestRecord, outcome: Outcome) -> None:
+        dep = outcome.deployment
+        rec.deployment, rec.provider = dep.name, dep.provider_name
+        rec.jurisdiction = dep.facts.jurisdiction
+        rec.attempts = outcome.attempts
+        reason = outcome.reason
+        if dep.self_hosted_copy_of and dep.facts.self_hosted and reason != "primary":
+            reason = f"insurance: self-hosted copy of {dep.self_hosted_copy_of} ({reason})"
+        rec.route_reason = reason
+
+    def _headers(self, rec: RequestRecord, dep: Deployment, decision: Decision) -> dict[str, str]:
+        h = {
+            "x-request-id": rec.request_id,
+            "x-lockgate-deployment": dep.name,
+            "x-lockgate-provider": dep.provider_name,
+            "x-lockgate-jurisdiction": dep.facts.jurisdiction,
+            "x-lockgate-policy": rec.policy or "none",
+            "x-lockgate-route": (rec.route_reason or "")[:200],
+        }
+        if decision.findings:
+            h["x-lockgate-pii"] = ",".join(sorted(decision.findings))
+        if id(dep) in decision.redacted_for:
+            h["x-lockgate-redacted"] = "true"
+        return h
+
+    def _account(self, rec: RequestRecord, dep: Deployment, usage: dict[str, Any] | None) -> None:
+        if not usage:
+            return
+        rec.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        rec.completion_tokens = int(usage.get("completion_tokens") or 0)
+        details = usage.get("prompt_tokens_details") or {}
+        rec.cached_tokens = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+        rec.cost, rec.currency = self.gw.price(dep, rec)
+
+    async def _relay_body(
+        self, rec: RequestRecord, outcome: Outcome, decision: Decision, headers: dict[str, str], t0: float,
+        t_up: float,
+    ) -> web.Response:
+        resp, dep = outcome.response, outcome.deployment
+        try:
+            data = await resp.read()
+        finally:
+            dep.stats.inflight -= 1
+        t_done = time.perf_counter()
+        dep.stats.observe_latency((t_done - t_up) * 1000.0)
+        rec.status = resp.status
+        if resp.status != 200:
+            rec.error_type = f"upstream_{resp.status}"
+            return web.Response(status=resp.status, body=self.gw.scrub(dep, data), content_type="application/json",
+                                headers=headers)
+        if decision.restorer is not None and id(dep) in decision.redacted_for:
+            parsed = orjson.loads(data)
+            data = orjson.dumps(decision.restorer.restore_response(parsed))
+        usage = _usage_of(data)
+        self._account(rec, dep, usage)
+        rec.response_sha256 = hashlib.sha256(data).hexdigest()
+        if self.gw.cfg.server.overhead_header:
+            overhead = (time.perf_counter() - t0) - (t_done - t_up)
+            headers["x-lockgate-overhead-ms"] = f"{overhead * 1000.0:.3f}"
+        return web.Response(status=200, body=data, content_type="application/json", headers=headers)
+
+    async def _relay_stream(
+        self, request: web.Request, rec: RequestRecord, outcome: Outcome, decision: Decision,
+        body: dict[str, Any], headers: dict[str, str], t0: float,
+    ) -> web.StreamResponse:
+        dep = outcome.deployment
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        hook = None
+        if decision.restorer is not None and id(dep) in decision.redacted_for:
+            hook = decision.restorer.stream_hook()
+        hasher = hashlib.sha256()
+        relay = SSERelay(include_usage, hook, hasher)
+        resp = web.StreamResponse(status=200, headers={**headers, "Content-Type": "text/event-stream",
+                                                       "Cache-Control": "no-cache"})
+        try:
+            await resp.prepare(request)
+            await relay.run(request, resp, outcome.response, t0)
+        finally:
+            dep.stats.inflight -= 1
+            result = relay.result
+            rec.status = 200 if result.completed else (499 if result.client_gone else 502)
+            rec.error_type = "client_disconnected" if result.client_gone else result.error
+            rec.ttft_ms = result.ttft_ms
+            rec.response_sha256 = hasher.hexdigest()
+            self._account(rec, dep, result.usage)
+        if not result.client_gone:
+            try:
+                await resp.write_eof()
+            except ConnectionResetError:
+                pass
+        return resp
+
+
+def _usage_of(data: bytes) -> dict[str, Any] | None:
+    idx = data.rfind(b'"usage"')
+    if idx < 0:
+        return None
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    usage = parsed.get("usage") if isinstance(parsed, dict) else None
+    return usage if isinstance(usage, dict) else None

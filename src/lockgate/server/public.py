@@ -1,0 +1,112 @@
+"""Public routes: the OpenAI surface, model list, health, readiness, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from lockgate.errors import GatewayError
+from lockgate.server.endpoints import CHAT, COMPLETIONS, EMBEDDINGS
+from lockgate.server.gateway import Gateway
+from lockgate.server.proxy import Proxy, error_response
+
+GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)
+STARTED = int(time.time())
+
+
+def _json(data: object, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def routes(proxy: Proxy) -> list[web.RouteDef]:
+    async def chat(request: web.Request) -> web.StreamResponse:
+        return await proxy.handle(request, CHAT)
+
+    async def completions(request: web.Request) -> web.StreamResponse:
+        return await proxy.handle(request, COMPLETIONS)
+
+    async def embeddings(request: web.Request) -> web.StreamResponse:
+        return await proxy.handle(request, EMBEDDINGS)
+
+    return [
+        web.post("/v1/chat/completions", chat),
+        web.post("/v1/completions", completions),
+        web.post("/v1/embeddings", embeddings),
+        web.get("/v1/models", list_models),
+        web.get("/v1/models/{model}", get_model),
+        web.get("/healthz", healthz),
+        web.get("/readyz", readyz),
+        web.get("/metrics", metrics),
+    ]
+
+
+def _model_entry(gw: Gateway, alias: str) -> dict[str, object]:
+    route = gw.router.routes[alias]
+    return {
+        "id": alias,
+        "object": "model",
+        "created": STARTED,
+        "owned_by": "lockgate",
+        "lockgate": {
+            "description": route.description,
+            "deployments": [
+                {"name": d.name, "provider": d.provider_name, "jurisdiction": d.facts.jurisdiction,
+                 "self_hosted": d.facts.self_hosted}
+                for d in route.deployments
+            ],
+        },
+    }  # fmt: skip
+
+
+async def list_models(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    try:
+        principal = gw.auth.authenticate(request.headers)
+    except GatewayError as err:
+        return error_response(err)
+    allowed = principal.allowed_models
+    data = [_model_entry(gw, a) for a in gw.router.routes if allowed is None or a in allowed]
+    return _json({"object": "list", "data": data})
+
+
+async def get_model(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    try:
+        gw.auth.authenticate(request.headers)
+        alias = request.match_info["model"]
+        gw.router.route(alias)
+    except GatewayError as err:
+        return error_response(err)
+    return _json(_model_entry(gw, alias))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready once every local engine answers and every alias has a ready deployment."""
+    gw = request.app[GATEWAY]
+    names = list(gw.providers)
+    probes = await asyncio.gather(*(gw.providers[n].probe() for n in names), return_exceptions=True)
+    ready = {n: p is True for n, p in zip(names, probes, strict=True)}
+    aliases = {
+        alias: any(ready[d.provider_name] for d in route.deployments) for alias, route in gw.router.routes.items()
+    }
+    ok = all(aliases.values()) and all(ready[n] for n, p in gw.providers.items() if p.kind != "openai")
+    body = {
+        "status": "ready" if ok else "not ready",
+        "aliases": aliases,
+        "providers": gw.describe(),
+        "engines": {n: [r["base_url"] for r in d.get("replicas", [])] for n, d in gw.describe().items()
+                    if "replicas" in d},
+    }  # fmt: skip
+    return _json(body, 200 if ok else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
