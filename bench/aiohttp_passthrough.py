@@ -17,10 +17,16 @@ SESSION = web.AppKey("session", aiohttp.ClientSession)
 
 async def forward(request: web.Request) -> web.StreamResponse:
     if request.headers.get("Authorization") != request.app[AUTH]:
-        return web.json_response({"error": {"message": "bad key", "type": "invalid_request_error"}}, status=401)
+        return web.json_response(
+            {"error": {"message": "bad key", "type": "invalid_request_error"}}, status=401
+        )
     body = await request.read()
     headers = {"Content-Type": request.headers.get("Content-Type", "application/json")}
-    async with request.app[SESSION].post(request.app[UPSTREAM] + request.path, data=body, headers=headers) as up:
+    async with request.app[SESSION].post(
+        request.app[UPSTREAM] + request.path, data=body, headers=headers
+    ) as up:
+        if up.content_type != "text/event-stream":
+            return web.Response(status=up.status, body=await up.read(), content_type=up.content_type)
         resp = web.StreamResponse(status=up.status, headers={"Content-Type": up.content_type})
         await resp.prepare(request)
         async for chunk in up.content.iter_any():

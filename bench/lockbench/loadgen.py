@@ -48,7 +48,7 @@ def _lua_string(text: str) -> str:
 
 def lua_script(target: HttpTarget) -> str:
     lines = ['wrk.method = "POST"', f"wrk.body = {_lua_string(target.body.decode('utf-8'))}"]
-    lines += [f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in target.headers.items()]
+    lines += [f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in target.headers.items()]
     return "\n".join(lines) + "\n"
 
 

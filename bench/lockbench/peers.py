@@ -49,7 +49,11 @@ class Endpoint:
         return {"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"}
 
     def chat(self, prompt: str, max_tokens: int = 16) -> HttpTarget:
-        body = {"model": self.model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens}
+        body = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": max_tokens,
+        }
         return HttpTarget(self.base_url + self.chat_path, json.dumps(body).encode(), self._headers())
 
     def stream(self, prompt: str, max_tokens: int = 64, **extra: Any) -> HttpTarget:
@@ -133,7 +137,12 @@ def litellm_config(routes: dict[str, tuple[str, str]]) -> dict[str, Any]:
     ]
     return {
         "model_list": model_list,
-        "litellm_settings": {"telemetry": False, "drop_params": True, "callbacks": [], "success_callback": []},
+        "litellm_settings": {
+            "telemetry": False,
+            "drop_params": True,
+            "callbacks": [],
+            "success_callback": [],
+        },
         "general_settings": {"master_key": "os.environ/BENCH_KEY", "disable_spend_logs": True},
     }
 

@@ -85,7 +85,7 @@ async def _run(target: HttpTarget, streams: int, concurrency: int, text_only: bo
         async with gate:
             try:
                 return await _one(session, target, text_only)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 return None
 
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -108,6 +108,8 @@ async def _run(target: HttpTarget, streams: int, concurrency: int, text_only: bo
     )
 
 
-def measure_streams(target: HttpTarget, streams: int, concurrency: int, text_only: bool = False) -> StreamResult:
+def measure_streams(
+    target: HttpTarget, streams: int, concurrency: int, text_only: bool = False
+) -> StreamResult:
     """Open ``streams`` streams, ``concurrency`` at a time, and summarise them."""
     return asyncio.run(_run(target, streams, concurrency, text_only))

@@ -38,7 +38,7 @@ PRESETS: dict[str, Settings] = {
         soak_requests=100_000,
         soak_max_seconds=120,
         engine_streams_c1=6,
-        engine_streams_c4=12,
+        engine_streams_c4=8,
         engine_max_tokens=48,
     ),
     "smoke": Settings(

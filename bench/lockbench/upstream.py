@@ -62,7 +62,9 @@ def stream_body(chunks: int) -> str:
 
 
 def models_body() -> str:
-    return _dumps({"object": "list", "data": [{"id": UPSTREAM_MODEL, "object": "model", "owned_by": "bench"}]})
+    return _dumps(
+        {"object": "list", "data": [{"id": UPSTREAM_MODEL, "object": "model", "owned_by": "bench"}]}
+    )
 
 
 def _nginx_literal(text: str) -> str:
@@ -78,7 +80,6 @@ def render_config(prefix: Path, port: int, chunks: int) -> str:
         "@PORT@": str(port),
         "@CHUNKS@": str(chunks),
         "@COMPLETION@": _nginx_literal(completion_body()),
-        "@STREAM@": _nginx_literal(stream_body(chunks)),
         "@MODELS@": _nginx_literal(models_body()),
     }
     text = TEMPLATE.read_text(encoding="utf-8")
@@ -95,10 +96,11 @@ def nginx_binary() -> str:
 
 
 def start_nginx(work: Path, chunks: int) -> Service:
-    prefix = work / "nginx"
+    prefix = work.resolve() / "nginx"
     prefix.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = prefix / "nginx.conf"
+    (prefix / "stream.sse").write_text(stream_body(chunks), encoding="utf-8")
     conf.write_text(render_config(prefix, port, chunks), encoding="utf-8")
     argv = [nginx_binary(), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
     service = start("nginx", argv, port, work / "logs")

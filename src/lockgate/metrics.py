@@ -24,7 +24,10 @@ class Metrics:
             "lockgate_request_duration_seconds", "End-to-end request latency", labels, buckets=_LAT_BUCKETS
         )
         self.ttft = Histogram(
-            "lockgate_time_to_first_token_seconds", "Time to first streamed chunk", labels, buckets=_LAT_BUCKETS
+            "lockgate_time_to_first_token_seconds",
+            "Time to first streamed chunk",
+            labels,
+            buckets=_LAT_BUCKETS,
         )
         self.overhead = Histogram(
             "lockgate_overhead_seconds",

@@ -134,21 +134,24 @@ def json_payload(rng: random.Random) -> str:
     return (
         f'{{"order_id": {rng.randint(1, 10_000_000)}, "sku": "SKU-{rng.randint(10_000, 99_999)}-B", '
         f'"price": {rng.randint(1, 9999)}.{rng.randint(0, 99):02d}, "qty": {rng.randint(1, 500)}, '
-        f'"created": "{_date_iso(rng)}", "commit": "{_hex(rng, 40)}", "weight_kg": 0.{rng.randint(1, 999)}}}\n'
+        f'"created": "{_date_iso(rng)}", "commit": "{_hex(rng, 40)}", '
+        f'"weight_kg": 0.{rng.randint(1, 999)}}}\n'
     )
 
 
 def changelog(rng: random.Random) -> str:
     return (
         f"- Upgraded numpy from {_version(rng)} to {_version(rng)} and CUDA to 12.{rng.randint(0, 9)}."
-        f"{rng.randint(10, 199)}; driver {rng.randint(500, 580)}.{rng.randint(10, 99)}.{rng.randint(1, 99):02d}; "
+        f"{rng.randint(10, 199)}; driver {rng.randint(500, 580)}.{rng.randint(10, 99)}."
+        f"{rng.randint(1, 99):02d}; "
         f"kernel 6.{rng.randint(1, 12)}.0-{rng.randint(10, 99)}-generic (build {rng.randint(1000, 99999)}).\n"
     )
 
 
 def finance(rng: random.Random) -> str:
     return (
-        f"Revenue grew {rng.randint(1, 40)}.{rng.randint(0, 9)} % to {_price_en(rng)} in Q{rng.randint(1, 4)} "
+        f"Revenue grew {rng.randint(1, 40)}.{rng.randint(0, 9)} % to {_price_en(rng)} "
+        f"in Q{rng.randint(1, 4)} "
         f"{rng.randint(2019, 2026)}, compared with {rng.randint(100, 999)} {rng.randint(100, 999)} "
         f"{rng.randint(100, 999)} EUR a year earlier; {rng.randint(1, 9)},{rng.randint(100, 999)},000 "
         f"shares outstanding, headcount {rng.randint(10, 9999):,}, margin {rng.randint(1, 60)} bp.\n"
@@ -187,5 +190,6 @@ def identifier_prompt(rng: random.Random, identifiers: list[str], size: int = 20
     words = ordinary_document(rng, size).split(" ")
     step = max(1, len(words) // (len(identifiers) + 1))
     for i, value in enumerate(identifiers, start=1):
-        words[i * step] = f"{words[i * step]} {value}"
+        at = min(i * step, len(words) - 1)
+        words[at] = f"{words[at]} {value}"
     return " ".join(words)

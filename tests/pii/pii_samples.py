@@ -126,7 +126,9 @@ def phone(rng: random.Random, region: str, international: bool = True) -> str:
         number = phonenumbers.parse(candidate, region)
         if phonenumbers.is_valid_number(number):
             style = phonenumbers.PhoneNumberFormat
-            return phonenumbers.format_number(number, style.INTERNATIONAL if international else style.NATIONAL)
+            return phonenumbers.format_number(
+                number, style.INTERNATIONAL if international else style.NATIONAL
+            )
 
 
 def email(rng: random.Random) -> str:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from lockgate.config.schema import GatewayConfig
 from lockgate.sovereignty.cuts import CutSet, add_cut, list_cuts, load_cuts, remove_cut
@@ -63,13 +65,13 @@ def test_version_bumps_only_on_change() -> None:
 
 
 @pytest.fixture
-def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+def engine(tmp_path: Path) -> Iterator[Engine]:
     eng = open_store(f"sqlite:///{tmp_path / 'cuts.db'}")
     yield eng
     eng.dispose()
 
 
-def test_persistence_round_trip(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_persistence_round_trip(engine: Engine, tmp_path: Path) -> None:
     assert load_cuts(engine) == set()
     first = add_cut(engine, "CN", "board decision")
     add_cut(engine, "US-CLOUD-Act")

@@ -155,7 +155,9 @@ def test_filter_accepts_any_routable_and_keeps_order(world: GatewayConfig, as_vi
     assert ok == deps
 
 
-def test_verdicts_are_cached_until_cuts_change(world: GatewayConfig, as_views: Views) -> None:
+def test_verdicts_are_cached_until_cuts_change(
+    world: GatewayConfig, as_views: Views, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cuts = CutSet()
     engine = PolicyEngine(world, cuts)
     deps = as_views(world)
@@ -166,7 +168,7 @@ def test_verdicts_are_cached_until_cuts_change(world: GatewayConfig, as_views: V
         calls.append(d.name)
         return real(policies, d)
 
-    engine.verdict = counting  # type: ignore[method-assign]
+    monkeypatch.setattr(engine, "verdict", counting)
     first = eligible(engine, ("no-cn",), deps)
     assert len(calls) == len(deps)
     assert eligible(engine, ("no-cn",), deps) == first

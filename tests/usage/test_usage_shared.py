@@ -252,3 +252,31 @@ async def test_concurrent_syncs_lose_and_double_nothing(engines, clock, subject)
     )
     assert minute == 3 * sum(range(1, 41))
     assert month == pytest.approx(40 * 0.75)
+
+
+class BlockingBackend(MemoryBackend):
+    """Holds the exchange until released, like a slow database."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def exchange(self, deltas: Mapping[Bucket, Amount], since: Mapping[str, int]) -> Counts:
+        self.entered.set()
+        self.release.wait(30)
+        return super().exchange(deltas, since)
+
+
+async def test_counts_in_a_running_sync_still_count(clock) -> None:  # type: ignore[no-untyped-def]
+    backend = BlockingBackend()
+    lim = Limiter(LimitsConfig(keys={"a": Limit(requests_per_minute=2)}), backend, clock=clock)
+    lim.check("a", "a", None)
+    lim.check("a", "a", None)
+    sync = asyncio.create_task(lim.sync())
+    assert await asyncio.to_thread(backend.entered.wait, 30)
+    assert not try_check(lim, "a")  # the two requests being sent are still seen
+    backend.release.set()
+    await sync
+    assert not try_check(lim, "a")
+    assert lim.book.sending == {}

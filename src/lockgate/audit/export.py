@@ -28,7 +28,7 @@ def iter_records(
         .order_by(audit_log.c.chain_id, audit_log.c.seq)
     )
     with engine.connect() as conn:
-        for row in conn.execution_options(yield_per=2000).execute(query):
+        for row in conn.execute(query.execution_options(yield_per=2000)):
             yield _record(row._mapping, cipher)
 
 

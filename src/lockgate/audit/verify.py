@@ -80,7 +80,7 @@ def _valid_checkpoints(
 
 def _rows(conn: Connection, chain_id: str) -> Iterator[Row[Any]]:
     query = select(*_COLUMNS).where(audit_log.c.chain_id == chain_id).order_by(audit_log.c.seq)
-    yield from conn.execution_options(yield_per=2000).execute(query)
+    yield from conn.execute(query.execution_options(yield_per=2000))
 
 
 def _start(walk: _Walk, first: Row[Any]) -> None:

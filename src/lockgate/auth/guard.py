@@ -27,7 +27,9 @@ class Authenticator:
         had = bool(self._keys)
         self._keys = dict(keys)
         if self._bootstrap:
-            self._keys[self._bootstrap] = Principal(id="bootstrap-admin", name="bootstrap admin", is_admin=True)
+            self._keys[self._bootstrap] = Principal(
+                id="bootstrap-admin", name="bootstrap admin", is_admin=True
+            )
         if self.mode == "auto" and not had and self._keys:
             log.warning("API keys now exist: requests without a valid key are refused from now on")
 

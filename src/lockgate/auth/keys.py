@@ -77,9 +77,7 @@ def list_keys(engine: Engine, include_revoked: bool = False) -> list[dict[str, A
     if not include_revoked:
         q = q.where(api_keys.c.revoked_at.is_(None))
     with engine.connect() as conn:
-        return [
-            {k: v for k, v in row._mapping.items() if k != "secret_hash"} for row in conn.execute(q)
-        ]
+        return [{k: v for k, v in row._mapping.items() if k != "secret_hash"} for row in conn.execute(q)]
 
 
 def revoke_key(engine: Engine, key_id: str) -> bool:

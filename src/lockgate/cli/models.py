@@ -35,16 +35,22 @@ def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
+def _write_or_echo(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text)
+        return
+    output.write_text(text + "\n", encoding="utf-8")
+    click.echo(f"wrote {output}", err=True)
+
+
 def _size(n: int | None) -> str:
     """1234567 -> 1.2M (parameter counts and byte sizes)."""
     if n is None:
         return "-"
-    value, unit = float(n), ""
-    for unit in ("", "K", "M", "G", "T"):
-        if value < 1000:
-            break
-        value /= 1000
-    return f"{value:.0f}" if not unit else f"{value:.1f}{unit}"
+    value, units = float(n), ["", "K", "M", "G", "T"]
+    while value >= 1000 and len(units) > 1:
+        value, units = value / 1000, units[1:]
+    return f"{value:.1f}{units[0]}" if units[0] else f"{value:.0f}"
 
 
 @click.group()
@@ -73,14 +79,22 @@ def models() -> None:
 @config_option
 @_registry_errors
 def add_cmd(
-    target: str, public_keys: tuple[Path, ...], config_path: Path | None, **stated: str | None
-) -> None:
+    target: str, name: str | None, licence: str | None, checkpoint: str | None, publisher: str | None,
+    publisher_country: str | None, source_url: str | None, base_model: str | None,
+    public_keys: tuple[Path, ...], config_path: Path | None,
+) -> None:  # fmt: skip
     """Register TARGET (a model file, folder or installed Python package) with pinned hashes."""
     from lockgate.registry.artifacts import AddOptions, add
 
     cfg = load(config_path)
     opts = AddOptions(
-        **stated,
+        name=name,
+        licence=licence,
+        checkpoint=checkpoint,
+        publisher=publisher,
+        publisher_country=publisher_country,
+        source_url=source_url,
+        base_model=base_model,
         public_keys=[*cfg.registry.signing_public_keys, *public_keys],
         certificates=list(cfg.registry.signing_certificates),
     )
@@ -106,10 +120,11 @@ def list_cmd(as_json: bool, config_path: Path | None) -> None:
     if as_json:
         _echo_json([{k: v for k, v in a.to_json().items() if k != "chat_template"} for a in arts])
         return
-    table = Table("id", "name", "format", "params", "quant", "licence", "scan", "signature")
+    table = Table("id", "name", "format", "arch", "params", "quant", "licence", "scan", "signature")
     for a in arts:
-        table.add_row(a.id, a.name, a.format, _size(a.parameter_count), a.quantization or "-",
-                      a.licence_id or "unknown", a.scan_status, a.signature_status)  # fmt: skip
+        table.add_row(a.id, a.name, a.format, a.architecture or "-", _size(a.parameter_count),
+                      a.quantization or "-", a.licence_id or "unknown", a.scan_status,
+                      a.signature_status)  # fmt: skip
     Console().print(table)
 
 
@@ -193,7 +208,7 @@ def scan_cmd(path: Path, as_json: bool, sarif: bool, output: Path | None) -> Non
     report = scan_path(path)
     if as_json or sarif:
         text = json.dumps(to_sarif([report]) if sarif else report.to_json(), indent=2)
-        _ = output.write_text(text + "\n", encoding="utf-8") if output else click.echo(text)
+        _write_or_echo(text, output)
     else:
         _print_report(report, output)
     raise click.exceptions.Exit(1 if report.blocking else 0)
@@ -290,8 +305,4 @@ def bom_cmd(output: Path | None, config_path: Path | None) -> None:
     from lockgate.registry.bom import bom_json
 
     text = bom_json(list_artifacts(store(load(config_path))))
-    if output:
-        output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text)
+    _write_or_echo(text, output)

@@ -58,13 +58,11 @@ def providers() -> None:
 
 
 _LIST_COLUMNS = (
-    ("operator", "operator_entity"),
     ("country", "operator_country"),
     ("processing", "processing_locations"),
     ("parent", "parent_jurisdiction"),
     ("ZDR", "zero_data_retention"),
     ("trains", "trains_on_customer_data"),
-    ("DPF", "dpf_certified"),
 )
 
 
@@ -132,6 +130,13 @@ def _entry_json(entry: CatalogueEntry) -> dict[str, Any]:
     return {"name": entry.name, "title": entry.title, "notes": entry.notes, "facts": facts}
 
 
+def _catalogue_cell(entry: CatalogueEntry, key: str) -> str:
+    fact = entry.facts[key]
+    if fact.value is None and key != "parent_jurisdiction":
+        return "?"
+    return _show(fact.value) + ("" if fact.verified else "*")
+
+
 @providers.command("catalogue")
 @json_option
 def catalogue_cmd(as_json: bool) -> None:
@@ -141,10 +146,10 @@ def catalogue_cmd(as_json: bool) -> None:
         click.echo(json.dumps([_entry_json(e) for e in entries], indent=2))
         return
     table = Table(title="Built-in catalogue (* = unverified, ? = unknown)")
-    for col in ("name", "title", "entity", "country", "processing", "parent", "laws", "ZDR", "trains"):
+    table.add_column("name", no_wrap=True)
+    for col in ("country", "processing", "parent", "laws", "ZDR", "trains", "title"):
         table.add_column(col)
     keys = (
-        "operator_entity",
         "operator_country",
         "processing_locations",
         "parent_jurisdiction",
@@ -153,8 +158,7 @@ def catalogue_cmd(as_json: bool) -> None:
         "trains_on_customer_data",
     )
     for e in entries:
-        cells = [_show(e.facts[k].value) + ("" if e.facts[k].verified else "*") for k in keys]
-        table.add_row(e.name, e.title, *cells)
+        table.add_row(e.name, *(_catalogue_cell(e, k) for k in keys), e.title)
     Console().print(table)
 
 

@@ -15,7 +15,9 @@ from lockgate.errors import ConfigError
 
 @click.command()
 @click.option("--host", default=None, help="Address to bind (default: server.host, 127.0.0.1).")
-@click.option("--port", default=None, type=click.IntRange(0, 65535), help="Port (default: server.port, 8080).")
+@click.option(
+    "--port", default=None, type=click.IntRange(0, 65535), help="Port (default: server.port, 8080)."
+)
 @config_option
 def serve(host: str | None, port: int | None, config_path: Path | None) -> None:
     """Run the OpenAI-compatible gateway (the bundled SmolLM2 model when no config is given)."""
@@ -28,7 +30,9 @@ def serve(host: str | None, port: int | None, config_path: Path | None) -> None:
     host = host or cfg.server.host
     port = cfg.server.port if port is None else port
     logging.basicConfig(
-        level=cfg.logging.level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=cfg.logging.level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     try:
         gateway = build_gateway(cfg, host, port)

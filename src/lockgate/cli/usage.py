@@ -19,13 +19,17 @@ from lockgate.audit.usage_report import usage as usage_rows
 from lockgate.cli.common import config_option, load, one_line_errors, store
 
 COLUMNS = [f.name for f in fields(UsageRow)]
+HEADERS = {"prompt_tokens": "prompt", "completion_tokens": "completion", "cached_tokens": "cached"}
 
 
 def _table(rows: list[UsageRow], by: str) -> None:
     table = Table(title=f"usage by {by}")
     for name in COLUMNS:
-        header = by if name == "group" else name.replace("_", " ")
-        table.add_column(header, justify="left" if name in ("period", "group", "currency") else "right")
+        header = by if name == "group" else HEADERS.get(name, name)
+        numeric = name not in ("period", "group", "currency")
+        table.add_column(
+            header, justify="right" if numeric else "left", no_wrap=name != "group", overflow="fold"
+        )
     for r in rows:
         table.add_row(
             r.period,
@@ -38,7 +42,10 @@ def _table(rows: list[UsageRow], by: str) -> None:
             f"{r.cost:.6f}",
             str(r.errors),
         )
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze the columns to 80
+        console = Console(width=160)
+    console.print(table)
 
 
 def _json(rows: list[UsageRow], _by: str) -> None:

@@ -81,7 +81,9 @@ class ProviderConfig(Strict):
     timeouts: TimeoutConfig = Field(default_factory=TimeoutConfig)
     max_connections: int = Field(256, ge=1)
     engine: EngineConfig | None = None
-    catalogue: str | None = Field(None, description="Built-in catalogue entry whose facts this provider inherits.")
+    catalogue: str | None = Field(
+        None, description="Built-in catalogue entry whose facts this provider inherits."
+    )
     facts: ProviderFacts = Field(default_factory=ProviderFacts)
 
     @model_validator(mode="after")
@@ -97,9 +99,12 @@ class DeploymentConfig(Strict):
     weight: float = Field(1.0, gt=0)
     price: PriceConfig | None = None
     self_hosted_copy_of: str | None = Field(
-        None, description="Marks an insurance copy: the upstream model id whose weights this deployment serves."
+        None,
+        description="Marks an insurance copy: the upstream model id whose weights this deployment serves.",
     )
-    params: dict[str, Any] = Field(default_factory=dict, description="Defaults merged into each request body.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Defaults merged into each request body."
+    )
 
 
 class ModelAliasConfig(Strict):
@@ -121,7 +126,9 @@ class AuthConfig(Strict):
         "'auto' is keyless on loopback until a key exists, keys otherwise.",
     )
     admin_key: SecretStr | None = Field(None, description="Bootstrap admin key (use ${ENV} or file:).")
-    reload_interval: float = Field(2.0, gt=0, description="Seconds between key-store refreshes (off the path).")
+    reload_interval: float = Field(
+        2.0, gt=0, description="Seconds between key-store refreshes (off the path)."
+    )
 
 
 class StorageConfig(Strict):

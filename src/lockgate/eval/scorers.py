@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import re
 import unicodedata
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -75,7 +75,7 @@ class Scorer(ABC):
         self.expected = expected
         self.setup()
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027 - optional hook, most scorers need no extra checks
         """Check params/expected further (raise ``ScorerConfigError``)."""
 
     async def score(self, inp: ScoreInput) -> Score:
@@ -279,7 +279,7 @@ class Choice(Scorer):
         self.patterns = [
             re.compile(rf"(?:answer|option|choice)\s*(?:is|:)?\s*\(?([{letters}])\b", re.IGNORECASE),
             re.compile(rf"答案\s*[是为:：]?\s*\(?([{letters}])"),
-            re.compile(rf"^\s*\(?([{letters}])(?:[).:：]|\s|$)"),
+            re.compile(rf"^\s*\(?([{letters}])(?:[).:：]|\s*$)"),
             re.compile(rf"\(([{letters}])\)"),
         ]
         self.lone = re.compile(rf"(?<![A-Za-z])([{letters}])(?![A-Za-z])")

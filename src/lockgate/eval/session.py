@@ -171,9 +171,16 @@ async def execute(
     if backend is None:
         own = backend = OpenAIBackend(req.base_url, req.api_key, f"eval:{req.run_id}", req.retry)
     runner = Runner(
-        suite, scorers, req.models, backend,
-        cache=cache, judge_model=req.judge, concurrency=req.concurrency, prices=info.prices, on_result=on_result,
-    )  # fmt: skip
+        suite,
+        scorers,
+        req.models,
+        backend,
+        cache=cache,
+        judge_model=req.judge,
+        concurrency=req.concurrency,
+        prices=info.prices,
+        on_result=on_result,
+    )
     try:
         await runner.run()
         info.complete = True

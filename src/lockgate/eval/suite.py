@@ -199,7 +199,10 @@ def _load_yaml(path: Path) -> Suite:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise SuiteError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SuiteError(f"{path}{where}: not valid YAML ({problem})") from None
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise SuiteError(f"{path}: a YAML suite is a mapping with an 'items' list")
     items = [_item(raw, f"{path} item #{n + 1}") for n, raw in enumerate(data["items"])]

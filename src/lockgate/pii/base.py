@@ -82,11 +82,11 @@ def keywords(*words: str) -> Keywords:
     return Keywords(stems, re.compile(rf"(?<![^\W\d_])(?:{alternatives})", re.IGNORECASE))
 
 
-def standalone(text: str, start: int, end: int, joiners: str = "") -> bool:
-    """True when `text[start:end]` is not glued to a letter or digit (or one of `joiners`)."""
+def standalone(text: str, start: int, end: int) -> bool:
+    """True when `text[start:end]` is not glued to a letter or digit on either side."""
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
-    return not (before.isalnum() or after.isalnum() or before in joiners or after in joiners)
+    return not (before.isalnum() or after.isalnum())
 
 
 def digit_count(value: str) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class PiiConfig(BaseModel):
@@ -19,3 +20,21 @@ class PiiConfig(BaseModel):
     detectors: list[str] | None = Field(None, description="Subset of detector names; None = all.")
     phone_regions: list[str] = Field(default_factory=lambda: ["DE", "FR", "IT", "ES", "NL", "PL", "GB"])
     max_scan_chars: int = Field(200_000, gt=0)
+
+    @field_validator("detectors")
+    @classmethod
+    def _known_detectors(cls, value: list[str] | None) -> list[str] | None:
+        from lockgate.pii.registry import DETECTORS  # the registry imports this module
+
+        unknown = sorted(set(value or ()) - set(DETECTORS))
+        if unknown:
+            raise ValueError(f"unknown detector(s) {unknown}; choose from {sorted(DETECTORS)}")
+        return value
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _known_regions(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - phonenumbers.SUPPORTED_REGIONS)
+        if unknown:
+            raise ValueError(f"unknown phone region(s) {unknown}; use ISO 3166 codes such as DE, FR")
+        return value

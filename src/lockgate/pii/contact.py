@@ -7,34 +7,43 @@ from collections.abc import Iterator
 
 from phonenumbers import Leniency, PhoneNumberMatcher
 
-from lockgate.pii.base import digit_count, has_context, keywords
+from lockgate.pii.base import digit_count, keywords
 from lockgate.pii.config import PiiConfig
 from lockgate.pii.findings import Match
 
+_LOCAL_MAX, _DOMAIN_MAX = 64, 255
 _LOCAL = r"[\w%+-](?:[\w.%+-]{0,62}[\w%+-])?"
 _LABEL = r"[^\W_](?:[\w-]{0,61}[^\W_])?"
 _EMAIL = re.compile(rf"(?<![\w.%+-]){_LOCAL}@(?:{_LABEL}\.)+[^\W\d_]{{2,24}}(?![\w-])")
 
 # A run of digits with the punctuation phone numbers are printed with; validation decides.
-_PHONE = re.compile(r"(?<![\w-])(?:\+|\(\+?)?\d[\d \-./()]{5,28}\d(?!\w|-\w)")
+_PHONE = re.compile(r"[+(\d](?<![\w-][+(\d])[\d \-./()]{5,28}\d(?!\w|-\w)")
+# The same, limited to numbers that look like phone numbers on their own (+.., 00.., 0..).
+_STANDALONE_PHONE = re.compile(r"[+(0](?<![\w+-][+(0])[\d \-./()]{5,28}\d(?!\w|-\w)")
 _MARGIN = 8  # characters of surrounding text handed to the matcher for its date/time checks
 _PHONE_WORDS = keywords(
-    r"tel\b", r"tel\.", "telefon", "telephon", "téléphon", "teléfono", "telefoon", "phone",
-    r"mobile?\b", "mobil", r"cell\b", "cellular", r"call\b", "calling", r"fax\b", "whatsapp",
-    r"sms\b", "handy", "rufnummer", "anruf", "portable", "appele", "chiam", "móvil", "llam",
-    "llám", "mobiel", r"bel\b", "komórk",
+    "tel", "telefon*", "telephon*", "téléphon*", "teléfono", "telefono", "telefoon", "phone*",
+    "mobile", "mobil*", "cell", "cellular*", "call", "calling", "fax", "whatsapp", "sms", "handy",
+    "rufnummer", "anruf*", "portable", "appel*", "chiam*", "móvil", "llam*", "llám*", "mobiel",
+    "bel", "komórk*",
 )  # fmt: skip
 # Three short groups (01.02.2024, 2024-06-10) are dates, whatever a region's numbering plan allows.
 _DATE = re.compile(r"\(?\d{1,4}\)?[./\- ]\d{1,2}[./\- ]\d{1,4}")
 
 
 class EmailDetector:
+    """Addresses found around each "@" only: the pattern never walks ordinary text."""
+
     def find(self, text: str) -> Iterator[Match]:
-        if "@" not in text:
-            return
-        for hit in _EMAIL.finditer(text):
-            if ".." not in hit.group():
-                yield Match("email", hit.group(), hit.start(), hit.end())
+        done = 0
+        at = text.find("@")
+        while at != -1:
+            for hit in _EMAIL.finditer(text, max(done, at - _LOCAL_MAX), at + _DOMAIN_MAX):
+                if hit.start() < at < hit.end() and ".." not in hit.group():
+                    yield Match("email", hit.group(), hit.start(), hit.end())
+                    done = hit.end()
+                    break
+            at = text.find("@", max(at, done) + 1)
 
 
 class PhoneDetector:
@@ -49,13 +58,13 @@ class PhoneDetector:
         self.regions = regions
 
     def find(self, text: str) -> Iterator[Match]:
-        words_nearby = _PHONE_WORDS.search(text) is not None
-        for hit in _PHONE.finditer(text):
+        words = _PHONE_WORDS.anywhere(text.lower())
+        for hit in (_PHONE if words else _STANDALONE_PHONE).finditer(text):
             raw = hit.group()
             if digit_count(raw) < 7 or _DATE.fullmatch(raw) is not None:
                 continue
             candidate = Match("phone", raw, hit.start(), hit.end())
-            if stands_alone(raw) or (words_nearby and has_context(text, candidate, _PHONE_WORDS)):
+            if stands_alone(raw) or _PHONE_WORDS.near(text, candidate):
                 yield from self._validate(text, candidate)
 
     def _validate(self, text: str, candidate: Match) -> Iterator[Match]:
@@ -76,7 +85,7 @@ class PhoneDetector:
 
     @staticmethod
     def _accept(text: str, found: Match) -> bool:
-        return stands_alone(found.value) or has_context(text, found, _PHONE_WORDS)
+        return stands_alone(found.value) or _PHONE_WORDS.near(text, found)
 
 
 def stands_alone(raw: str) -> bool:

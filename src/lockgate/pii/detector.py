@@ -8,7 +8,6 @@ IBAN's digits never also count as a card or a phone number).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -21,8 +20,15 @@ from lockgate.pii.registry import DETECTORS
 
 __all__ = ["Findings", "Match", "PiiScanner"]
 
-# Every identifier we detect holds a digit or an "@"; text without either is skipped at C speed.
-_SIGNAL = re.compile(r"[0-9@]")
+_SIGNALS = "@0123456789"
+
+
+def has_signal(text: str) -> bool:
+    """Every identifier we detect holds a digit or an "@"; text without either is skipped.
+
+    Eleven substring tests run in C and beat one regex character-class search several times over.
+    """
+    return any(ch in text for ch in _SIGNALS)
 
 
 def resolve_overlaps(candidates: list[tuple[int, Match]]) -> list[Match]:
@@ -70,7 +76,7 @@ class PiiScanner:
             budget = max(0, budget - len(text))
 
     def _scan(self, text: str) -> list[Match]:
-        if not self.config.enabled or not _SIGNAL.search(text):
+        if not self.config.enabled or not has_signal(text):
             return []
         candidates = [(rank, m) for rank, d in enumerate(self._detectors) for m in d.find(text)]
         return resolve_overlaps(candidates) if candidates else []

@@ -18,7 +18,7 @@ from stdnum.it import codicefiscale
 from stdnum.nl import bsn
 from stdnum.pl import pesel
 
-from lockgate.pii.base import Validator, first_valid, has_context, keywords
+from lockgate.pii.base import Keywords, Validator, first_valid, keywords
 from lockgate.pii.config import PiiConfig
 from lockgate.pii.findings import Match
 
@@ -28,7 +28,7 @@ class IdSpec:
     country: str
     pattern: re.Pattern[str]
     validate: Validator
-    context: re.Pattern[str] | None = None  # required nearby keywords, None = number stands alone
+    context: Keywords | None = None  # required nearby words; None: the number stands alone
 
     @property
     def kind(self) -> str:
@@ -40,31 +40,28 @@ _CF_DIGIT = "[0-9LMNPQRSTUV]"  # codice fiscale digits may be replaced by letter
 ID_SPECS: tuple[IdSpec, ...] = (
     IdSpec(
         "it",
-        re.compile(
-            rf"\b[A-Z]{{6}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z]\b",
-            re.IGNORECASE,
-        ),
+        re.compile(rf"[A-Z]{{6}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z]"),
         codicefiscale.is_valid,
     ),
     IdSpec(
         "fr",
-        re.compile(r"\b[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}\b"),
+        re.compile(r"[12](?<![\w.,][12]) ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}"),
         nir.is_valid,
     ),
-    IdSpec("es", re.compile(r"\b\d{8}[ -]?[A-Z]\b"), dni.is_valid),
-    IdSpec("es", re.compile(r"\b[XYZ][ -]?\d{7}[ -]?[A-Z]\b"), nie.is_valid),
+    IdSpec("es", re.compile(r"\d(?<![\w.,]\d)\d{7}[ -]?[A-Z]"), dni.is_valid),
+    IdSpec("es", re.compile(r"[XYZ][ -]?\d{7}[ -]?[A-Z]"), nie.is_valid),
     IdSpec(
         "de",
-        re.compile(r"\b[1-9]\d(?: ?\d{3}){3}\b"),
+        re.compile(r"[1-9](?<![\w.,]\d)\d(?: ?\d{3}){3}"),
         idnr.is_valid,
-        keywords("steuer", "idnr", "identifikationsnummer", r"tax[ -]?id", r"tin\b"),
+        keywords("steuer*", "idnr", "identifikationsnummer", "tax id", "tax-id", "taxid", "tin"),
     ),
-    IdSpec("pl", re.compile(r"\b\d{11}\b"), pesel.is_valid, keywords("pesel")),
+    IdSpec("pl", re.compile(r"\d(?<![\w.,]\d)\d{10}"), pesel.is_valid, keywords("pesel")),
     IdSpec(
         "nl",
-        re.compile(r"\b(?:\d{9}|\d{4}\.\d{2}\.\d{3})\b"),
+        re.compile(r"\d(?<![\w.,]\d)(?:\d{8}|\d{3}\.\d{2}\.\d{3})"),
         bsn.is_valid,
-        keywords(r"bsn\b", "burgerservicenummer", "sofi"),
+        keywords("bsn", "burgerservicenummer", "sofi*"),
     ),
 )
 
@@ -74,16 +71,16 @@ class NationalIdDetector:
         self.specs = specs
 
     def find(self, text: str) -> Iterator[Match]:
+        lowered = text.lower()
         for spec in self.specs:
-            yield from self._find_one(spec, text)
+            if spec.context is None or spec.context.anywhere(lowered):
+                yield from self._find_one(spec, text)
 
     @staticmethod
     def _find_one(spec: IdSpec, text: str) -> Iterator[Match]:
         for hit in spec.pattern.finditer(text):
-            found = first_valid(spec.kind, hit, spec.validate)
-            if found is None:
-                continue
-            if spec.context is None or has_context(text, found, spec.context):
+            found = first_valid(spec.kind, text, hit, spec.validate)
+            if found is not None and (spec.context is None or spec.context.near(text, found)):
                 yield found
 
 

@@ -29,7 +29,7 @@ class UpstreamReadTimeout(Exception):
 class UpstreamResponse:
     """A response whose body has not been read yet (so streams can be relayed as they arrive)."""
 
-    __slots__ = ("_resp", "_release_hook", "headers", "status")
+    __slots__ = ("_release_hook", "_resp", "headers", "status")
 
     def __init__(self, resp: ClientResponse, release_hook: Any = None) -> None:
         self._resp = resp

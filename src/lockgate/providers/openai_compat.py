@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -11,7 +10,9 @@ from lockgate.providers.base import Provider, UpstreamConnectError, UpstreamRead
 
 
 def client_session(limit: int, connect: float, read: float, total: float | None) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, ttl_dns_cache=300, keepalive_timeout=30)
+    connector = aiohttp.TCPConnector(
+        limit=limit, limit_per_host=limit, ttl_dns_cache=300, keepalive_timeout=30
+    )
     timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
     return aiohttp.ClientSession(
         connector=connector, timeout=timeout, auto_decompress=False, skip_auto_headers=("User-Agent",)
@@ -23,7 +24,7 @@ async def post(
 ) -> UpstreamResponse:
     try:
         resp = await session.post(url, data=body, headers=headers)
-    except asyncio.TimeoutError as exc:
+    except TimeoutError as exc:
         raise UpstreamReadTimeout(str(exc) or "timed out waiting for the upstream") from None
     except aiohttp.ClientError as exc:
         raise UpstreamConnectError(type(exc).__name__) from None

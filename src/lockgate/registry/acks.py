@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 from sqlalchemy import Engine, insert, select
 
@@ -39,16 +39,18 @@ def record_ack(
         )
     if not reason.strip():
         raise RegistryError("--reason: say why this finding is acceptable (it is kept with the record)")
-    row = {
-        "artifact_id": artifact_id,
-        "rule": rule.strip(),
-        "by": (by or default_actor()).strip(),
-        "reason": reason.strip(),
-        "at": time.time(),
-    }
+    ack = Acknowledgement(
+        id=0,
+        artifact_id=artifact_id,
+        rule=rule.strip(),
+        by=(by or default_actor()).strip(),
+        reason=reason.strip(),
+        at=time.time(),
+    )
+    row = {k: v for k, v in asdict(ack).items() if k != "id"}
     with engine.begin() as conn:
         new_id = conn.execute(insert(acknowledgements).values(**row)).inserted_primary_key
-    return Acknowledgement(id=int(new_id[0]) if new_id else 0, **row)
+    return replace(ack, id=int(new_id[0]) if new_id else 0)
 
 
 def list_acks(engine: Engine, artifact_id: str | None = None) -> list[Acknowledgement]:

@@ -71,7 +71,11 @@ def _component(art: Artifact) -> Component:
         )
         for f in art.files
     ]
-    refs = [ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(art.source_url))]
+    refs = (
+        [ExternalReference(type=ExternalReferenceType.DISTRIBUTION, url=XsUri(art.source_url))]
+        if art.source_url
+        else []
+    )
     return Component(
         type=ComponentType.MACHINE_LEARNING_MODEL,
         name=art.name,
@@ -81,7 +85,7 @@ def _component(art: Artifact) -> Component:
         hashes=[_sha256(art.files[0].sha256)] if len(art.files) == 1 else [],
         licenses=_licence(art),
         properties=_properties(art),
-        external_references=refs if art.source_url else [],
+        external_references=refs,
         components=files,
     )
 

@@ -110,17 +110,26 @@ def _check_scan(ctx: _Context) -> None:
         listed = "; ".join(f"{f['rule']} at {f['location']}: {f['message']}" for f in open_findings[:3])
         raise GateRefused(
             f"model {ctx.path}: the scan found {len(open_findings)} blocking finding(s): {listed}; "
-            f"replace the artifact with a safe format (GGUF, safetensors), or "
+            f"inspect them with `lockgate models scan {art.path}` and replace the artifact "
+            "(prefer safetensors or GGUF from the original publisher), or "
             f"{_how_to_ack(art, str(first['rule']))}",
             "scan",
         )
 
 
+def licence_findings(
+    artifact: Artifact, operator: OperatorConfig
+) -> tuple[Licence | None, Checkpoint | None, list[LicenceFinding]]:
+    """The terms binding the artifact and what they mean for this operator (unknown terms block)."""
+    licence, checkpoint = resolve_licence(artifact.checkpoint, artifact.licence_id)
+    findings = evaluate(licence, operator) if licence else [unknown_licence(artifact.name)]
+    return licence, checkpoint, findings
+
+
 def _check_licence(ctx: _Context) -> None:
     art = ctx.result.artifact
-    licence, checkpoint = resolve_licence(art.checkpoint, art.licence_id)
+    licence, checkpoint, findings = licence_findings(art, ctx.operator)
     ctx.result.licence, ctx.result.checkpoint = licence, checkpoint
-    findings = evaluate(licence, ctx.operator) if licence else [unknown_licence(art.name)]
     blocking = [f for f in findings if f.blocking]
     passed = _acknowledged(ctx, [f.rule for f in blocking])
     ctx.result.duties = [f for f in findings if not f.blocking]
@@ -168,7 +177,5 @@ def check_servable(
 def blocking_rules(artifact: Artifact, operator: OperatorConfig) -> list[str]:
     """Rule ids that block serving this artifact for this operator (what an acknowledgement may name)."""
     rules = [str(f["rule"]) for f in artifact.scan_findings() if f.get("blocking")]
-    licence, _cp = resolve_licence(artifact.checkpoint, artifact.licence_id)
-    findings = evaluate(licence, operator) if licence else [unknown_licence(artifact.name)]
-    rules += [f.rule for f in findings if f.blocking]
+    rules += [f.rule for f in licence_findings(artifact, operator)[2] if f.blocking]
     return list(dict.fromkeys(rules))

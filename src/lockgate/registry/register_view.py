@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -14,7 +15,7 @@ from lockgate.registry.licence_terms import Licence
 from lockgate.registry.licences import evaluate, resolve_licence, unknown_licence
 from lockgate.registry.records import find_artifact
 
-View = dict[str, object]
+View = dict[str, Any]
 
 
 def _view(title: str, licence: Licence | None, operator: OperatorConfig, cp: Checkpoint | None) -> View:

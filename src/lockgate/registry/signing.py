@@ -46,8 +46,9 @@ def _verify_with(kind: str, anchor: Path, root: Path, sig: Path) -> str | None:
     """None when verified; otherwise why not."""
     from model_signing import verifying
 
+    config_type: Any = verifying.Config
     try:
-        VERIFIERS[kind](verifying.Config(), anchor).verify(root, sig)
+        VERIFIERS[kind](config_type(), anchor).verify(root, sig)
     except Exception as exc:  # the library raises ValueError and parser/crypto errors alike
         return f"{kind} {anchor.name}: {type(exc).__name__}: {str(exc)[:300]}"
     return None

@@ -16,7 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lockgate.config.schema import RetryConfig
-from lockgate.errors import GatewayError, ServiceUnavailable, UpstreamError, UpstreamOverloaded, UpstreamTimeout
+from lockgate.errors import (
+    GatewayError,
+    ServiceUnavailable,
+    UpstreamError,
+    UpstreamOverloaded,
+    UpstreamTimeout,
+)
 from lockgate.metrics import METRICS
 from lockgate.providers.base import UpstreamConnectError, UpstreamReadTimeout, UpstreamResponse
 from lockgate.routing.deployment import Deployment
@@ -35,7 +41,7 @@ class Outcome:
 
 def _backoff(retry: RetryConfig, n: int, retry_after: float | None) -> float:
     base = min(retry.backoff_max, retry.backoff_initial * (2**n))
-    delay = base * random.uniform(0.5, 1.0)  # jitter spreads retries of concurrent clients
+    delay: float = base * random.uniform(0.5, 1.0)  # jitter spreads retries of concurrent clients
     if retry_after is not None and retry_after <= retry.backoff_max:
         delay = max(delay, retry_after)
     return delay

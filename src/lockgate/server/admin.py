@@ -14,6 +14,7 @@ from lockgate.server.gateway import Gateway
 from lockgate.server.proxy import error_response, read_json
 from lockgate.server.public import GATEWAY
 from lockgate.sovereignty.cuts import add_cut, list_cuts, load_cuts, remove_cut
+from lockgate.sovereignty.targets import InvalidCutTarget, normalise_target
 
 
 def _json(data: object, status: int = 200) -> web.Response:
@@ -80,7 +81,9 @@ async def delete_key(request: web.Request, gw: Gateway) -> web.Response:
 async def get_cuts(request: web.Request, gw: Gateway) -> web.Response:
     assert gw.store is not None
     cuts = await asyncio.to_thread(list_cuts, gw.store)
-    return _json({"data": [{"target": c.target, "reason": c.reason, "created_at": c.created_at} for c in cuts]})
+    return _json(
+        {"data": [{"target": c.target, "reason": c.reason, "created_at": c.created_at} for c in cuts]}
+    )
 
 
 @_guarded
@@ -89,7 +92,13 @@ async def post_cut(request: web.Request, gw: Gateway) -> web.Response:
     body = await read_json(request)
     target = body.get("target")
     if not isinstance(target, str) or not target:
-        raise InvalidRequest("'target' is required: a provider, an ISO country code or a law.", param="target")
+        raise InvalidRequest(
+            "'target' is required: a provider, an ISO country code or a law.", param="target"
+        )
+    try:
+        target = normalise_target(target, gw.cfg.providers)
+    except InvalidCutTarget as exc:
+        raise InvalidRequest(str(exc), param="target") from None
     await asyncio.to_thread(add_cut, gw.store, target, body.get("reason"))
     gw.cuts.replace(await asyncio.to_thread(load_cuts, gw.store))
     return _json({"cut": target}, 201)
@@ -98,7 +107,10 @@ async def post_cut(request: web.Request, gw: Gateway) -> web.Response:
 @_guarded
 async def delete_cut(request: web.Request, gw: Gateway) -> web.Response:
     assert gw.store is not None
-    target = request.match_info["target"]
+    try:
+        target = normalise_target(request.match_info["target"], gw.cfg.providers)
+    except InvalidCutTarget as exc:
+        raise InvalidRequest(str(exc), param="target") from None
     if not await asyncio.to_thread(remove_cut, gw.store, target):
         raise InvalidRequest(f"No cut named {target!r}.", param="target", status=404)
     gw.cuts.replace(await asyncio.to_thread(load_cuts, gw.store))

@@ -29,12 +29,16 @@ async def openai_errors(request: web.Request, handler: Handler) -> web.StreamRes
         msg = f"{request.method} {request.path}: {exc.reason}."
         if exc.status == 404:
             msg += " See /openapi.json for the routes this gateway serves."
-        return error_response(InvalidRequest(msg, status=exc.status, code=exc.reason.lower().replace(" ", "_")))
+        return error_response(
+            InvalidRequest(msg, status=exc.status, code=exc.reason.lower().replace(" ", "_"))
+        )
     except GatewayError as err:
         return error_response(err)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(GatewayError("Internal gateway error; the operator can find details in the log."))
+        return error_response(
+            GatewayError("Internal gateway error; the operator can find details in the log.")
+        )
 
 
 def build_app(gateway: Gateway) -> web.Application:

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from lockgate.auth.keys import Principal
 from lockgate.config.schema import GatewayConfig
-from lockgate.errors import PermissionDenied, PolicyDenied
+from lockgate.errors import InvalidRequest, PermissionDenied, PolicyDenied
 from lockgate.pii.detector import PiiScanner
 from lockgate.routing.deployment import Deployment
 from lockgate.routing.router import ModelRoute
+from lockgate.sovereignty.cuts import CutSet
 from lockgate.sovereignty.policy import Exclusion, PolicyEngine
+from lockgate.sovereignty.targets import InvalidCutTarget, normalise_target
 
 if TYPE_CHECKING:
     from lockgate.pii.redact import Restorer
@@ -59,12 +61,16 @@ class Decider:
         self, principal: Principal, headers: Mapping[str, str], body: dict[str, Any], route: ModelRoute
     ) -> Decision:
         policies = self.base_policies(principal, headers)
-        eligible, excluded = self.engine.filter(policies, route.deployments)
+        engine = self._engine_for(principal, headers)
+        eligible, excluded = engine.filter(policies, route.deployments)
         findings = self.scanner.scan_request(body) if self.scanner is not None else None
-        if not findings:
+        if findings is None or not (findings or findings.truncated):
             self._require(eligible, excluded, policies, route)
             return Decision(eligible, policies)
         counts = findings.counts
+        if findings.truncated:
+            # content past pii.max_scan_chars was not scanned: treat it as personal (fail closed)
+            counts["unscanned"] = 1
         pii_policy = principal.pii_policy or self.default_pii_policy
         if self.action == "block":
             kinds = ", ".join(sorted(counts))
@@ -77,7 +83,7 @@ class Decider:
             self._require(eligible, excluded, policies, route)
             return Decision(eligible, policies, counts)
         strict = [*policies, pii_policy]
-        safe, safe_excluded = self.engine.filter(strict, route.deployments)
+        safe, safe_excluded = engine.filter(strict, route.deployments)
         if self.action == "route" or not eligible:
             self._require(safe, safe_excluded, strict, route, personal=counts)
             return Decision(safe, strict, counts)
@@ -89,6 +95,20 @@ class Decider:
 
         redacted, restorer = Redactor().redact(body, findings)
         return Decision(eligible, policies, counts, outside, redacted, restorer)
+
+    def _engine_for(self, principal: Principal, headers: Mapping[str, str]) -> PolicyEngine:
+        """The live exit drill (``x-lockgate-drill-cut``, admin keys only) applies extra cuts to
+        this one request, leaving the running gateway untouched."""
+        drill = headers.get(DRILL_HEADER)
+        if not drill:
+            return self.engine
+        if not principal.is_admin:
+            raise PermissionDenied(f"The {DRILL_HEADER} header needs an admin key.", param=DRILL_HEADER)
+        try:
+            extra = {normalise_target(t.strip(), self.cfg.providers) for t in drill.split(",") if t.strip()}
+        except InvalidCutTarget as exc:
+            raise InvalidRequest(str(exc), param=DRILL_HEADER) from None
+        return PolicyEngine(self.cfg, CutSet(self.engine.cuts.targets | extra))
 
     @staticmethod
     def _require(

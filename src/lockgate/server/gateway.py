@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ from lockgate.server.decision import Decider
 from lockgate.sovereignty.cuts import CutSet, load_cuts
 from lockgate.sovereignty.facts import ResolvedFacts, resolve_facts
 from lockgate.sovereignty.policy import PolicyEngine
-from lockgate.usage.pricing import cost_of
+from lockgate.usage.pricing import Pricer
 
 log = logging.getLogger("lockgate")
 
@@ -52,17 +53,22 @@ class Gateway:
         METRICS.known_aliases = frozenset(self.router.routes)
         self.cuts = CutSet()
         self.policy = PolicyEngine(cfg, self.cuts)
-        for name in filter(None, (cfg.keys.policy, cfg.policies.default, cfg.keys.pii_policy, cfg.policies.pii_default)):
+        for name in filter(
+            None, (cfg.keys.policy, cfg.policies.default, cfg.keys.pii_policy, cfg.policies.pii_default)
+        ):
             try:
                 self.policy.check_names([name])
             except Exception:
-                raise ConfigError(f"policies: the policy {name!r} named as a default is not defined") from None
+                raise ConfigError(
+                    f"policies: the policy {name!r} named as a default is not defined"
+                ) from None
         self.scanner = PiiScanner(cfg.pii) if cfg.pii.enabled else None
         self.decider = Decider(cfg, self.policy, self.scanner)
         admin = cfg.auth.admin_key.get_secret_value() if cfg.auth.admin_key else None
         self.auth = Authenticator(cfg.auth.mode, admin)
         self.guards: list[Callable[[Principal], None]] = []
         self.sinks: list[RecordSink] = []
+        self.pricer = Pricer()
         self._tasks: list[asyncio.Task[None]] = []
         self._secrets = {name: p.secrets() for name, p in self.providers.items()}
 
@@ -72,10 +78,10 @@ class Gateway:
         for sink in self.sinks:
             sink.submit(rec)
 
-    def price(self, dep: Deployment, rec: RequestRecord) -> tuple[float, str | None]:
-        if dep.price is None:
-            return 0.0, None
-        return cost_of(dep.price, rec.prompt_tokens, rec.completion_tokens, rec.cached_tokens), dep.price.currency
+    def price(self, dep: Deployment, rec: RequestRecord) -> None:
+        """Fill the record's cost: a token price table, or hardware price × measured throughput."""
+        rec.finished_at = time.time()
+        self.pricer.apply(rec, dep.price)
 
     def scrub(self, dep: Deployment, data: bytes) -> bytes:
         for secret in self._secrets.get(dep.provider_name, ()):
@@ -93,8 +99,10 @@ class Gateway:
                 "'lockgate keys create NAME' or bind to 127.0.0.1"
             )
         if self.cfg.auth.mode == "keys" and self.cfg.auth.admin_key is None and not self._has_keys():
-            log.warning("auth.mode is 'keys' but no key exists yet: every request will get 401 until "
-                        "'lockgate keys create NAME' runs")
+            log.warning(
+                "auth.mode is 'keys' but no key exists yet: every request will get 401 until "
+                "'lockgate keys create NAME' runs"
+            )
 
     def _has_keys(self) -> bool:
         return self.store is not None and bool(load_principals(self.store))
@@ -103,13 +111,18 @@ class Gateway:
         if self.store is not None:
             self.auth.replace(await asyncio.to_thread(load_principals, self.store))
             self.cuts.replace(await asyncio.to_thread(load_cuts, self.store))
-            self._tasks.append(asyncio.create_task(self.auth.refresh_forever(self.store, self.cfg.auth.reload_interval)))
+            self._tasks.append(
+                asyncio.create_task(self.auth.refresh_forever(self.store, self.cfg.auth.reload_interval))
+            )
             self._tasks.append(asyncio.create_task(self._refresh_cuts(self.store)))
         else:
             self.auth.replace({})
         if self.auth.keyless:
-            log.warning("!!! KEYLESS MODE: no API key is required. Only loopback clients can reach this "
-                        "gateway (%s). Create a key with 'lockgate keys create NAME' to require keys.", self.host)
+            log.warning(
+                "!!! KEYLESS MODE: no API key is required. Only loopback clients can reach this "
+                "gateway (%s). Create a key with 'lockgate keys create NAME' to require keys.",
+                self.host,
+            )
         for sink in self.sinks:
             await sink.start()
         try:

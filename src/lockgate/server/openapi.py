@@ -14,10 +14,18 @@ def _op(summary: str, tag: str, body: str | None = None, stream: bool = False) -
         "summary": summary,
         "tags": [tag],
         "responses": {
-            "200": {"description": "OK" + (" (JSON, or text/event-stream when stream=true)" if stream else "")},
+            "200": {
+                "description": "OK" + (" (JSON, or text/event-stream when stream=true)" if stream else "")
+            },
             "400": {"description": "Invalid request", "content": {"application/json": {"schema": _ERR}}},
-            "401": {"description": "Missing or bad API key", "content": {"application/json": {"schema": _ERR}}},
-            "403": {"description": "Forbidden by key or policy", "content": {"application/json": {"schema": _ERR}}},
+            "401": {
+                "description": "Missing or bad API key",
+                "content": {"application/json": {"schema": _ERR}},
+            },
+            "403": {
+                "description": "Forbidden by key or policy",
+                "content": {"application/json": {"schema": _ERR}},
+            },
             "429": {"description": "Rate limited or upstream overloaded (Retry-After)"},
             "502": {"description": "Upstream failed"},
             "504": {"description": "Upstream timed out"},

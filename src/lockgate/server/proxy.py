@@ -7,6 +7,7 @@ queue them (``RecordSink.submit``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 import uuid
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from lockgate.errors import GatewayError, InvalidRequest, PayloadTooLarge, PermissionDenied
+from lockgate.errors import GatewayError, InvalidRequest, PayloadTooLarge, PermissionDenied, UpstreamError
 from lockgate.records import RequestRecord
 from lockgate.routing.forward import Outcome, forward
 from lockgate.server.decision import Decision
@@ -34,15 +35,23 @@ def error_response(err: GatewayError, request_id: str | None = None) -> web.Resp
     headers = dict(err.headers)
     if request_id:
         headers["x-request-id"] = request_id
-    return web.Response(status=err.status, body=err.to_body(), content_type="application/json", headers=headers)
+    return web.Response(
+        status=err.status, body=err.to_body(), content_type="application/json", headers=headers
+    )
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
+    body, _ = await read_json_raw(request)
+    return body
+
+
+async def read_json_raw(request: web.Request) -> tuple[dict[str, Any], bytes]:
     try:
         raw = await request.read()
-    except web.HTTPRequestEntityTooLarge as exc:
+    except web.HTTPRequestEntityTooLarge:
+        size = f" ({request.content_length} bytes)" if request.content_length else ""
         raise PayloadTooLarge(
-            f"The request body is larger than this gateway accepts ({exc.max_size} bytes). "
+            f"The request body{size} is larger than this gateway accepts ({request.client_max_size} bytes). "
             "Send a smaller request, or ask the operator to raise server.max_body_bytes.",
         ) from None
     try:
@@ -51,8 +60,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise InvalidRequest(f"The request body is not valid JSON ({exc}).") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
-    request["raw_body"] = raw
-    return body
+    return body, raw
 
 
 class Proxy:
@@ -62,7 +70,10 @@ class Proxy:
     async def handle(self, request: web.Request, ep: Endpoint) -> web.StreamResponse:
         t0 = time.perf_counter()
         rec = RequestRecord(
-            request_id="req_" + uuid.uuid4().hex, started_at=time.time(), instance=self.gw.instance, endpoint=ep.name
+            request_id="req_" + uuid.uuid4().hex,
+            started_at=time.time(),
+            instance=self.gw.instance,
+            endpoint=ep.name,
         )
         try:
             return await self._handle(request, ep, rec, t0)
@@ -74,7 +85,9 @@ class Proxy:
             rec.latency_ms = (time.perf_counter() - t0) * 1000.0
             self.gw.record(rec)
 
-    def _admit(self, request: web.Request, body: dict[str, Any], ep: Endpoint, rec: RequestRecord) -> Principal:
+    def _admit(
+        self, request: web.Request, body: dict[str, Any], ep: Endpoint, rec: RequestRecord
+    ) -> Principal:
         principal = self.gw.auth.authenticate(request.headers)
         rec.key_id, rec.key_name, rec.team = principal.id, principal.name, principal.team
         rec.purpose = request.headers.get(PURPOSE_HEADER)
@@ -95,13 +108,13 @@ class Proxy:
     async def _handle(
         self, request: web.Request, ep: Endpoint, rec: RequestRecord, t0: float
     ) -> web.StreamResponse:
-        body = await read_json(request)
+        body, raw = await read_json_raw(request)
         principal = self._admit(request, body, ep, rec)
         route = self.gw.router.route(body["model"])
         decision = self.gw.decider.decide(principal, request.headers, body, route)
         rec.policy = "+".join(decision.policies) or None
         rec.pii_findings = decision.findings
-        rec.request_sha256 = hashlib.sha256(request["raw_body"]).hexdigest()
+        rec.request_sha256 = hashlib.sha256(raw).hexdigest()
         ordered = route.strategy(decision.candidates)
         stream = rec.stream and ep.streams
         body_for = self._body_builder(body, decision, stream)
@@ -164,10 +177,15 @@ class Proxy:
         rec.completion_tokens = int(usage.get("completion_tokens") or 0)
         details = usage.get("prompt_tokens_details") or {}
         rec.cached_tokens = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
-        rec.cost, rec.currency = self.gw.price(dep, rec)
+        self.gw.price(dep, rec)
 
     async def _relay_body(
-        self, rec: RequestRecord, outcome: Outcome, decision: Decision, headers: dict[str, str], t0: float,
+        self,
+        rec: RequestRecord,
+        outcome: Outcome,
+        decision: Decision,
+        headers: dict[str, str],
+        t0: float,
         t_up: float,
     ) -> web.Response:
         resp, dep = outcome.response, outcome.deployment
@@ -180,13 +198,25 @@ class Proxy:
         rec.status = resp.status
         if resp.status != 200:
             rec.error_type = f"upstream_{resp.status}"
-            return web.Response(status=resp.status, body=self.gw.scrub(dep, data), content_type="application/json",
-                                headers=headers)
-        if decision.restorer is not None and id(dep) in decision.redacted_for:
+            return web.Response(
+                status=resp.status,
+                body=self.gw.scrub(dep, data),
+                content_type="application/json",
+                headers=headers,
+            )
+        try:
             parsed = orjson.loads(data)
-            data = orjson.dumps(decision.restorer.restore_response(parsed))
-        usage = _usage_of(data)
-        self._account(rec, dep, usage)
+        except orjson.JSONDecodeError:
+            dep.breaker.record_failure()
+            rec.status, rec.error_type = 502, "upstream_malformed"
+            raise UpstreamError(
+                f"The upstream for {dep.name} returned malformed JSON; try again later."
+            ) from None
+        if decision.restorer is not None and id(dep) in decision.redacted_for:
+            parsed = decision.restorer.restore_response(parsed)
+            data = orjson.dumps(parsed)
+        usage = parsed.get("usage") if isinstance(parsed, dict) else None
+        self._account(rec, dep, usage if isinstance(usage, dict) else None)
         rec.response_sha256 = hashlib.sha256(data).hexdigest()
         if self.gw.cfg.server.overhead_header:
             overhead = (time.perf_counter() - t0) - (t_done - t_up)
@@ -194,8 +224,14 @@ class Proxy:
         return web.Response(status=200, body=data, content_type="application/json", headers=headers)
 
     async def _relay_stream(
-        self, request: web.Request, rec: RequestRecord, outcome: Outcome, decision: Decision,
-        body: dict[str, Any], headers: dict[str, str], t0: float,
+        self,
+        request: web.Request,
+        rec: RequestRecord,
+        outcome: Outcome,
+        decision: Decision,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        t0: float,
     ) -> web.StreamResponse:
         dep = outcome.deployment
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -204,8 +240,9 @@ class Proxy:
             hook = decision.restorer.stream_hook()
         hasher = hashlib.sha256()
         relay = SSERelay(include_usage, hook, hasher)
-        resp = web.StreamResponse(status=200, headers={**headers, "Content-Type": "text/event-stream",
-                                                       "Cache-Control": "no-cache"})
+        resp = web.StreamResponse(
+            status=200, headers={**headers, "Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
         try:
             await resp.prepare(request)
             await relay.run(request, resp, outcome.response, t0)
@@ -218,20 +255,6 @@ class Proxy:
             rec.response_sha256 = hasher.hexdigest()
             self._account(rec, dep, result.usage)
         if not result.client_gone:
-            try:
+            with contextlib.suppress(ConnectionResetError):
                 await resp.write_eof()
-            except ConnectionResetError:
-                pass
         return resp
-
-
-def _usage_of(data: bytes) -> dict[str, Any] | None:
-    idx = data.rfind(b'"usage"')
-    if idx < 0:
-        return None
-    try:
-        parsed = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    usage = parsed.get("usage") if isinstance(parsed, dict) else None
-    return usage if isinstance(usage, dict) else None

@@ -95,7 +95,8 @@ async def readyz(request: web.Request) -> web.Response:
     probes = await asyncio.gather(*(gw.providers[n].probe() for n in names), return_exceptions=True)
     ready = {n: p is True for n, p in zip(names, probes, strict=True)}
     aliases = {
-        alias: any(ready[d.provider_name] for d in route.deployments) for alias, route in gw.router.routes.items()
+        alias: any(ready[d.provider_name] for d in route.deployments)
+        for alias, route in gw.router.routes.items()
     }
     ok = all(aliases.values()) and all(ready[n] for n, p in gw.providers.items() if p.kind != "openai")
     body = {

@@ -78,7 +78,9 @@ class SSERelay:
             chunk = self.hook(chunk)
         return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
-    async def run(self, request: web.Request, resp: web.StreamResponse, upstream: UpstreamResponse, t0: float) -> None:
+    async def run(
+        self, request: web.Request, resp: web.StreamResponse, upstream: UpstreamResponse, t0: float
+    ) -> None:
         buf = b""
         try:
             async for piece in upstream.iter_chunks():
@@ -105,18 +107,28 @@ class SSERelay:
                     await resp.write(tail)
             if not self.result.completed:
                 self.result.error = "upstream ended the stream without [DONE]"
-                await resp.write(_error_event("The upstream ended the stream early; the answer is incomplete.",
-                                              "stream_incomplete") + DONE + b"\n\n")
+                await resp.write(
+                    _error_event(
+                        "The upstream ended the stream early; the answer is incomplete.", "stream_incomplete"
+                    )
+                    + DONE
+                    + b"\n\n"
+                )
         except (ConnectionResetError, aiohttp.ClientConnectionResetError):
             self.result.client_gone = True
             upstream.close()
             return
-        except (asyncio.TimeoutError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+        except (TimeoutError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
             self.result.error = f"upstream failed mid-stream: {type(exc).__name__}"
             try:
-                await resp.write(_error_event(
-                    "The upstream failed mid-stream; the answer is incomplete. Retry the request.",
-                    "stream_interrupted") + DONE + b"\n\n")
+                await resp.write(
+                    _error_event(
+                        "The upstream failed mid-stream; the answer is incomplete. Retry the request.",
+                        "stream_interrupted",
+                    )
+                    + DONE
+                    + b"\n\n"
+                )
             except (ConnectionResetError, aiohttp.ClientConnectionResetError):
                 self.result.client_gone = True
             upstream.close()

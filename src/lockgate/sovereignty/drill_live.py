@@ -43,7 +43,10 @@ def _one(client: openai.OpenAI, alias: str, cuts: Sequence[str]) -> LiveResult:
             extra_headers=headers,
         )
     except openai.APIStatusError as exc:
-        return LiveResult(alias, exc.status_code, exc.response.headers.get(PROVIDER_HEADER), exc.message)
+        body = exc.body
+        message = body.get("message") if isinstance(body, dict) else None
+        provider = exc.response.headers.get(PROVIDER_HEADER)
+        return LiveResult(alias, exc.status_code, provider, str(message or exc.message))
     except openai.APIConnectionError as exc:
         return LiveResult(alias, None, None, f"cannot reach the gateway: {exc}")
     return LiveResult(alias, raw.http_response.status_code, raw.headers.get(PROVIDER_HEADER))

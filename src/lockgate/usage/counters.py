@@ -1,13 +1,14 @@
 """In-memory usage counters, and the seam through which instances share them.
 
-A ``CounterBook`` holds two maps of ``Bucket -> Amount``:
+A ``CounterBook`` holds three maps of ``Bucket -> Amount``:
 
 * ``totals``: the global counts as last read from the shared backend (every instance's
   contributions, this one's included, up to the last sync);
-* ``pending``: what this instance counted since that sync.
+* ``sending``: the deltas of a sync in progress, still counted until fresh totals arrive;
+* ``pending``: what this instance counted since that sync began.
 
-Limits read ``totals + pending``, so an instance sees its own traffic at once and everyone
-else's with at most one sync interval of lag.  A sync hands ``pending`` to a
+Limits read ``totals + sending + pending``, so an instance sees its own traffic at once and
+everyone else's with at most one sync interval of lag.  A sync hands ``pending`` to a
 ``CounterBackend``, which adds it to the shared store and returns fresh totals.
 """
 
@@ -54,10 +55,11 @@ class CounterBackend(Protocol):
 class CounterBook:
     """Counters of one instance; every method is O(1) and runs on the event loop."""
 
-    __slots__ = ("pending", "totals")
+    __slots__ = ("pending", "sending", "totals")
 
     def __init__(self) -> None:
         self.totals: Counts = {}
+        self.sending: Counts = {}
         self.pending: Counts = {}
 
     def add(self, bucket: Bucket, *, requests: int = 0, tokens: int = 0, cost: float = 0.0) -> None:
@@ -69,23 +71,26 @@ class CounterBook:
         amount.cost += cost
 
     def get(self, bucket: Bucket) -> Amount:
-        synced = self.totals.get(bucket, _ZERO)
-        local = self.pending.get(bucket, _ZERO)
+        a = self.totals.get(bucket, _ZERO)
+        b = self.sending.get(bucket, _ZERO)
+        c = self.pending.get(bucket, _ZERO)
         return Amount(
-            synced.requests + local.requests, synced.tokens + local.tokens, synced.cost + local.cost
+            a.requests + b.requests + c.requests, a.tokens + b.tokens + c.tokens, a.cost + b.cost + c.cost
         )
 
     def take_pending(self) -> Counts:
-        taken, self.pending = self.pending, {}
-        return taken
+        """Start a sync: pending deltas move to ``sending`` (still counted) and are returned."""
+        self.sending, self.pending = self.pending, {}
+        return self.sending
 
     def restore(self, deltas: Counts) -> None:
-        """Put back deltas a failed sync could not deliver, so nothing counted is lost."""
-        for bucket, amount in deltas.items():
-            self.pending.setdefault(bucket, Amount()).add(amount)
+        """A sync failed: put its deltas back into ``pending`` so nothing counted is lost."""
+        self.sending = {}
+        merge(self.pending, deltas.items())
 
     def replace_totals(self, totals: Counts) -> None:
-        self.totals = totals
+        """A sync succeeded: ``totals`` now include the deltas that were being sent."""
+        self.totals, self.sending = totals, {}
 
 
 def merge(into: Counts, items: Iterable[tuple[Bucket, Amount]]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from jinja2 import Environment, TemplateError, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.ext import Extension, loopcontrols
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -32,6 +33,18 @@ def _strftime_now(fmt: str) -> str:
     return "01 Jan 2026"
 
 
+MAX_RANGE = 4096
+
+
+def _bounded_range(*args: int) -> range:
+    """`range` for untrusted templates: chat templates never need long loops, and nested
+    loops over Jinja's default 100,000-item limit would stall the scanner."""
+    bounded = range(*args)
+    if len(bounded) > MAX_RANGE:
+        raise SecurityError(f"range of {len(bounded)} items exceeds {MAX_RANGE}")
+    return bounded
+
+
 def parsing_environment() -> Environment:
     return Environment(extensions=EXTENSIONS)
 
@@ -40,4 +53,5 @@ def sandbox_environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=EXTENSIONS)
     env.globals["raise_exception"] = _raise_exception
     env.globals["strftime_now"] = _strftime_now
+    env.globals["range"] = _bounded_range
     return env

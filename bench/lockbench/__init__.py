@@ -1,0 +1,1 @@
+"""Pieces of the lockgate benchmark (bench/run.py puts bench/ on sys.path)."""

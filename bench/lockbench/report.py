@@ -1,0 +1,141 @@
+"""The printed table and ``bench/results/latest.json``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from lockbench.engine import EngineLine
+from lockbench.suite import Line, Settings
+from lockbench.targets import Target, ratios, targets
+
+MET = {True: "[green]met[/]", False: "[red]missed[/]", None: "[dim]n/a[/]"}
+
+
+@dataclass
+class Report:
+    mode: str
+    settings: Settings
+    machine: dict[str, Any]
+    versions: dict[str, str]
+    lines: list[Line]
+    engine: list[EngineLine] | None
+    elapsed_s: float
+    artefacts: list[str]
+
+    def targets(self) -> list[Target]:
+        return targets(self.lines, self.engine)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "mode": self.mode,
+            "elapsed_s": round(self.elapsed_s, 1),
+            "machine": self.machine,
+            "versions": self.versions,
+            "settings": vars(self.settings),
+            "lines": [line.to_json() for line in self.lines],
+            "engine": None if self.engine is None else [e.to_json() for e in self.engine],
+            "ratios": ratios(self.lines),
+            "targets": [t.to_json() for t in self.targets()],
+            "artefacts": self.artefacts,
+        }
+
+
+def write_json(report: Report, path: Path) -> dict[str, Any]:
+    data = report.to_json()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return data
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def _memory(line: Line) -> str:
+    if line.memory is None:
+        return ""
+    m = line.memory
+    return f"{m.warm_kb / 1024:.0f}→{m.after_kb / 1024:.0f} ({m.requests:,})"
+
+
+def main_table(report: Report) -> Table:
+    table = Table(title=f"lockgate benchmark ({report.mode}) — one worker each, same static upstream")
+    for name in ("line", "prompt", "c1 req/s", "c1 p50", "c1 p99", "c32 req/s", "c32 p50", "c32 p99"):
+        table.add_column(name, justify="left" if name in ("line", "prompt") else "right")
+    for name in ("SSE chunk/s", "TTFC p50", "RSS MB (req)", "÷direct", "÷aiohttp", "÷LiteLLM"):
+        table.add_column(name, justify="right")
+    table_ratios = ratios(report.lines)
+    for line in report.lines:
+        r = table_ratios.get(f"{line.label} {line.prompt}", {})
+        sse = line.sse
+        table.add_row(
+            escape(line.label),
+            line.prompt,
+            _f(line.c1.rps, 0),
+            _f(line.c1.p50_ms, 2),
+            _f(line.c1.p99_ms, 2),
+            _f(line.c32.rps, 0),
+            _f(line.c32.p50_ms, 2),
+            _f(line.c32.p99_ms, 2),
+            _f(sse.chunks_per_s, 0) if sse else "",
+            _f(sse.ttfc_p50_ms, 2) if sse else "",
+            _memory(line),
+            _ratio(r.get("c32_rps_vs_direct")),
+            _ratio(r.get("c32_rps_vs_aiohttp")),
+            _ratio(r.get("c32_rps_vs_litellm")),
+        )
+    table.caption = "latencies in ms; ÷ columns compare c=32 req/s; RSS: after warm-up → after the run"
+    return table
+
+
+def engine_table(engine: list[EngineLine]) -> Table:
+    table = Table(title="engine path: bundled model on llama.cpp, direct vs through lockgate")
+    for name in ("via", "concurrency", "streams", "errors", "tokens/s", "TTFT p50 ms"):
+        table.add_column(name, justify="left" if name == "via" else "right")
+    for e in engine:
+        table.add_row(
+            e.via,
+            str(e.concurrency),
+            str(e.result.streams),
+            str(e.result.errors),
+            _f(e.tokens_per_s, 1),
+            _f(e.result.ttfc_p50_ms, 1),
+        )
+    return table
+
+
+def targets_table(found: list[Target]) -> Table:
+    table = Table(title="targets (issue 7)")
+    for name in ("target", "measured", "limit", "result"):
+        table.add_column(name, justify="left" if name == "target" else "right")
+    for t in found:
+        table.add_row(
+            escape(t.name), f"{_f(t.value, 2)} {t.unit}".strip(), f"{t.op} {t.limit:g} {t.unit}".strip(), MET[t.met]
+        )
+    return table
+
+
+def print_report(report: Report, console: Console | None = None) -> None:
+    console = console or Console(width=max(Console().width, 170))
+    console.print(main_table(report))
+    if report.engine:
+        console.print(engine_table(report.engine))
+    console.print(targets_table(report.targets()))
+    machine = report.machine
+    console.print(
+        f"{machine['cpu_model']}, {machine['cores']} cores, {machine['memory_gib']} GiB; "
+        f"load at start {machine['load_avg_at_start']}; took {report.elapsed_s:.0f} s"
+    )

@@ -1,0 +1,120 @@
+"""Ratios between peers and the targets from the benchmark issue, computed from measured lines."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lockbench.engine import EngineLine
+from lockbench.peers import HEADLINE, TARGET_LINE
+from lockbench.suite import Line
+
+_OPS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge, "<": operator.lt}
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    value: float | None
+    op: str
+    limit: float
+    unit: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.value is None else _OPS[self.op](self.value, self.limit)
+
+    def to_json(self) -> dict[str, Any]:
+        value = None if self.value is None else round(self.value, 3)
+        return {
+            "name": self.name,
+            "value": value,
+            "op": self.op,
+            "limit": self.limit,
+            "unit": self.unit,
+            "met": self.met,
+        }
+
+
+def find(lines: list[Line], label: str, prompt: str = "short") -> Line | None:
+    return next((x for x in lines if x.label == label and x.prompt == prompt), None)
+
+
+def lockgate_label(features: str) -> str:
+    return f"lockgate[{features}]"
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else a / b
+
+
+def _rps(line: Line | None, level: str) -> float | None:
+    return None if line is None else (line.c1 if level == "c1" else line.c32).rps
+
+
+def ratios(lines: list[Line]) -> dict[str, dict[str, float | None]]:
+    """For every line but ``direct``: throughput relative to each peer, latency added over direct."""
+    direct, bare, litellm = find(lines, "direct"), find(lines, "aiohttp"), find(lines, "litellm")
+    found: dict[str, dict[str, float | None]] = {}
+    for line in lines:
+        if line.label == "direct":
+            continue
+        found[f"{line.label} {line.prompt}"] = {
+            "c1_rps_vs_direct": _div(line.c1.rps, _rps(direct, "c1")),
+            "c32_rps_vs_direct": _div(line.c32.rps, _rps(direct, "c32")),
+            "c32_rps_vs_aiohttp": _div(line.c32.rps, _rps(bare, "c32")),
+            "c32_rps_vs_litellm": _div(line.c32.rps, _rps(litellm, "c32")),
+            "c1_added_p50_ms": None if direct is None else line.c1.p50_ms - direct.c1.p50_ms,
+            "c1_added_p99_ms": None if direct is None else line.c1.p99_ms - direct.c1.p99_ms,
+        }
+    return found
+
+
+def _memory_targets(lines: list[Line]) -> list[Target]:
+    gateway = [x.memory for x in lines if x.peer == "lockgate" and x.memory is not None]
+    peak = max((m.after_kb for m in gateway), default=None)
+    head = find(lines, lockgate_label(HEADLINE))
+    head_mem = head.memory if head else None
+    growth = head_mem.to_json()["growth_pct"] if head_mem else None
+    served = head_mem.requests if head_mem else 0
+    return [
+        Target(
+            "lockgate resident memory, largest of all lines",
+            None if peak is None else peak / 1024,
+            "<=",
+            120,
+            "MB",
+        ),
+        Target(f"lockgate memory growth after {served:,} requests", growth, "<", 10, "%"),
+    ]
+
+
+def _engine_targets(engine: list[EngineLine]) -> list[Target]:
+    found = []
+    for level in sorted({e.concurrency for e in engine}):
+        direct = next((e for e in engine if e.concurrency == level and e.via == "direct"), None)
+        via = next((e for e in engine if e.concurrency == level and e.via == "lockgate"), None)
+        if direct is None or via is None:
+            continue
+        tps = _div(via.tokens_per_s, direct.tokens_per_s)
+        ttft = via.result.ttfc_p50_ms - direct.result.ttfc_p50_ms
+        found.append(Target(f"engine c={level}: tokens/s lockgate ÷ direct", tps, ">=", 0.97))
+        found.append(Target(f"engine c={level}: time to first token added", ttft, "<=", 5, "ms"))
+    return found
+
+
+def targets(lines: list[Line], engine: list[EngineLine] | None) -> list[Target]:
+    table = ratios(lines)
+    target = table.get(f"{lockgate_label(TARGET_LINE)} short", {})
+    head = table.get(f"{lockgate_label(HEADLINE)} short", {})
+    found = [
+        Target(f"c=32 req/s, {TARGET_LINE}, ÷ LiteLLM", target.get("c32_rps_vs_litellm"), ">=", 40, "×"),
+        Target(
+            f"c=32 req/s, {TARGET_LINE}, ÷ aiohttp pass-through", target.get("c32_rps_vs_aiohttp"), ">=", 0.6
+        ),
+        Target("c=1 added p50 over direct (auth)", head.get("c1_added_p50_ms"), "<=", 0.4, "ms"),
+        Target("c=1 added p99 over direct (auth)", head.get("c1_added_p99_ms"), "<=", 2.0, "ms"),
+    ]
+    return found + _memory_targets(lines) + _engine_targets(engine or [])

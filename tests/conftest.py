@@ -1,0 +1,109 @@
+"""Shared fixtures: scripted upstreams, in-process gateways, and the real bundled-model gateway."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.upstream import FakeUpstream
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[FakeUpstream]:
+    up = FakeUpstream("fake")
+    await up.start()
+    yield up
+    await up.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServedGateway:
+    def __init__(self, base_url: str, proc: subprocess.Popen[bytes], log: Path, data_dir: Path) -> None:
+        self.base_url = base_url
+        self.proc = proc
+        self.log = log
+        self.data_dir = data_dir
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_served_gateway(tmp: Path, config_text: str | None = None, env: dict[str, str] | None = None,
+                         timeout: float = 180.0) -> ServedGateway:  # fmt: skip
+    """Start ``lockgate serve`` as a real process and wait until /readyz says ready."""
+    port = _free_port()
+    data_dir = tmp / "state"
+    cfg = tmp / "lockgate.yaml"
+    cfg.write_text(config_text or f"data_dir: {data_dir}\n" + _BUNDLED)
+    log = tmp / "serve.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lockgate", "serve", "-c", str(cfg), "--port", str(port)],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"lockgate serve exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return ServedGateway(base, proc, log, data_dir)
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"lockgate serve not ready after {timeout}s:\n{log.read_text()}")
+
+
+def stop_served_gateway(gw: ServedGateway) -> int:
+    gw.proc.terminate()
+    try:
+        return gw.proc.wait(30)
+    except subprocess.TimeoutExpired:
+        gw.proc.kill()
+        return gw.proc.wait()
+
+
+_BUNDLED = """
+providers:
+  local:
+    kind: llamacpp
+    engine: {model: "bundled:smollm2", replicas: 2, context: 2048}
+models:
+  smollm2:
+    deployments: [{provider: local, model: smollm2}]
+"""
+
+
+@pytest.fixture(scope="session")
+def bundled_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedGateway]:
+    """One real gateway with the bundled SmolLM2 on llama.cpp, shared by the end-to-end tests."""
+    gw = start_served_gateway(tmp_path_factory.mktemp("bundled"))
+    yield gw
+    stop_served_gateway(gw)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("headless Chromium is not installed (Debian package 'chromium')")
+    return path
