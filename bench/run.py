@@ -57,8 +57,10 @@ def running(starter: Starter) -> Iterator[tuple[Service, Endpoint]]:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, settings: Settings, run_dir: Path, hook: C32Hook | None):
-        self.args, self.settings, self.run_dir, self.hook = args, settings, run_dir, hook
+    """Starts each peer in turn and collects its measured lines."""
+
+    def __init__(self, settings: Settings, run_dir: Path, hook: C32Hook | None):
+        self.settings, self.run_dir, self.hook = settings, run_dir, hook
         self.key = "sk-bench-" + secrets.token_hex(8)
         self.lines: list[Line] = []
 
@@ -70,34 +72,32 @@ class Bench:
         service = start_nginx(self.run_dir, self.settings.sse_chunks)
         return service, Endpoint("direct", f"http://127.0.0.1:{service.port}", self.key, sse_path=SSE_PATH)
 
+    def _peer(self, peer: str, starter: Starter) -> None:
+        with running(starter) as (service, endpoint):
+            self._measure(Subject(peer, peer, "auth", service, endpoint))
+
     def peers(self, litellm: Path | None) -> None:
         with running(self._nginx) as (nginx, direct):
             self._measure(Subject("direct", "direct", "-", nginx, direct))
             base = direct.base_url
-            with running(lambda: start_aiohttp(self.run_dir, base, self.key)) as (service, endpoint):
-                self._measure(Subject("aiohttp", "aiohttp", "auth", service, endpoint))
+            self._peer("aiohttp", lambda: start_aiohttp(self.run_dir, base, self.key))
             routes = upstream_routes(base, UPSTREAM_MODEL)
             self.lockgate_lines(routes)
             if litellm is not None:
-                with running(lambda: start_litellm(litellm, self.run_dir, routes, self.key)) as (
-                    service,
-                    endpoint,
-                ):
-                    self._measure(Subject("litellm", "litellm", "auth", service, endpoint))
+                self._peer("litellm", lambda: start_litellm(litellm, self.run_dir, routes, self.key))
 
     def lockgate_lines(self, routes: dict[str, tuple[str, str]]) -> None:
         for features in FEATURE_LINES:
-            label = lockgate_label(features.name)
             soak = self.settings.soak_requests if features.name == HEADLINE else 0
 
             def starter() -> tuple[Service, Endpoint]:
                 return start_lockgate(features.name, features, self.run_dir, routes, self.key)  # noqa: B023
 
             with running(starter) as (service, endpoint):
-                subject = Subject(
-                    "lockgate", label, features.name, service, endpoint, features.prompts, True, soak
+                label = lockgate_label(features.name)
+                self._measure(
+                    Subject("lockgate", label, features.name, service, endpoint, features.prompts, True, soak)
                 )
-                self._measure(subject)
 
 
 def run(args: argparse.Namespace) -> Report:
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> Report:
     profiler = (
         Profiler(ensure_pyspy(work), args.out.parent, lockgate_label(TARGET_LINE)) if args.profile else None
     )
-    bench = Bench(args, PRESETS[mode], run_dir, profiler)
+    bench = Bench(PRESETS[mode], run_dir, profiler)
     bench.peers(litellm)
     engine = None
     if not args.no_engine:

@@ -123,7 +123,10 @@ def targets_table(found: list[Target]) -> Table:
         table.add_column(name, justify="left" if name == "target" else "right")
     for t in found:
         table.add_row(
-            escape(t.name), f"{_f(t.value, 2)} {t.unit}".strip(), f"{t.op} {t.limit:g} {t.unit}".strip(), MET[t.met]
+            escape(t.name),
+            f"{_f(t.value, 2)} {t.unit}".strip(),
+            f"{t.op} {t.limit:g} {t.unit}".strip(),
+            MET[t.met],
         )
     return table
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import shutil
 import urllib.request
 from pathlib import Path
@@ -78,6 +80,7 @@ def render_config(prefix: Path, port: int, chunks: int) -> str:
     values = {
         "@PREFIX@": str(prefix),
         "@PORT@": str(port),
+        "@USER@": pwd.getpwuid(os.getuid()).pw_name,
         "@CHUNKS@": str(chunks),
         "@COMPLETION@": _nginx_literal(completion_body()),
         "@MODELS@": _nginx_literal(models_body()),

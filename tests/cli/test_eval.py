@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+from tests.eval.scripted import ScriptedServer, last_user, server
 
 from lockgate.cli.eval import eval_group, parse_prices
 from lockgate.eval.results import read_json
-from tests.eval.scripted import ScriptedServer, last_user, server
 
 __all__ = ["server"]  # the fixture, imported so click tests can use the scripted server
 
@@ -61,7 +61,9 @@ def test_run_with_pack_name(server: ScriptedServer, tmp_path: Path) -> None:
 
 def test_one_line_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("items:\n  - {id: z, prompt: hi, expected: x, scorer: {name: numeric}}\n", encoding="utf-8")
+    bad.write_text(
+        "items:\n  - {id: z, prompt: hi, expected: x, scorer: {name: numeric}}\n", encoding="utf-8"
+    )
     cases = [
         (["run", str(bad), "--models", "m"], "item 'z'"),
         (["run", "no-such-pack", "--models", "m"], "no shipped pack"),

@@ -50,9 +50,10 @@ class ScriptedServer:
 
     async def _hold(self, body: dict[str, Any]) -> None:
         deadline = time.monotonic() + 1.0
-        while sum(self.inflight.values()) < self.hold_until_inflight and time.monotonic() < deadline:
+        # polling: the release flag is set from the test's thread, so an asyncio.Event cannot be used
+        while sum(self.inflight.values()) < self.hold_until_inflight and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
-        while self.block(body) and not self.release.is_set():
+        while self.block(body) and not self.release.is_set():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
@@ -72,7 +73,14 @@ class ScriptedServer:
         finally:
             self.inflight[model] -= 1
         if isinstance(reply, dict) and "status" in reply:
-            err = {"error": {"message": "bad request", "type": "invalid_request_error", "param": "model", "code": None}}
+            err = {
+                "error": {
+                    "message": "bad request",
+                    "type": "invalid_request_error",
+                    "param": "model",
+                    "code": None,
+                }
+            }
             return web.json_response(err, status=int(reply["status"]))
         return await self._stream(request, model, reply)
 
@@ -91,16 +99,28 @@ class ScriptedServer:
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
         if isinstance(reply, str):
             deltas += [{"content": piece} for piece in reply.split(" ") if piece]
-            deltas = [deltas[0]] + [{"content": (" " if n else "") + d["content"]} for n, d in enumerate(deltas[1:])]
+            deltas = [deltas[0]] + [
+                {"content": (" " if n else "") + d["content"]} for n, d in enumerate(deltas[1:])
+            ]
         else:
             for n, call in enumerate(reply["tool_calls"]):
                 fn = {"name": call["name"], "arguments": call["arguments"]}
-                deltas.append({"tool_calls": [{"index": n, "id": f"call_{n}", "type": "function", "function": fn}]})
+                deltas.append(
+                    {"tool_calls": [{"index": n, "id": f"call_{n}", "type": "function", "function": fn}]}
+                )
         for delta in deltas:
             chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
             await resp.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
         done = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-        usage = {**base, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": len(deltas) - 1, "total_tokens": 10 + len(deltas) - 1}}
+        usage = {
+            **base,
+            "choices": [],
+            "usage": {
+                "prompt_tokens": 10,
+                "completion_tokens": len(deltas) - 1,
+                "total_tokens": 10 + len(deltas) - 1,
+            },
+        }
         for chunk in (done, usage):
             await resp.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
         await resp.write(b"data: [DONE]\n\n")
@@ -109,7 +129,13 @@ class ScriptedServer:
 
     async def models(self, request: web.Request) -> web.Response:
         data = [
-            {"id": "m1", "object": "model", "created": 0, "owned_by": "lockgate", "lockgate": {"sha256": "ab12", "registry": "local"}},
+            {
+                "id": "m1",
+                "object": "model",
+                "created": 0,
+                "owned_by": "lockgate",
+                "lockgate": {"sha256": "ab12", "registry": "local"},
+            },
             {"id": "m2", "object": "model", "created": 0, "owned_by": "lockgate"},
         ]
         return web.json_response({"object": "list", "data": data})
@@ -127,7 +153,7 @@ def _serve(server: ScriptedServer, ready: threading.Event, stop: threading.Event
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         server.base_url = f"http://127.0.0.1:{port}/v1"
         ready.set()
-        while not stop.is_set():
+        while not stop.is_set():  # noqa: ASYNC110 - `stop` is a threading.Event set by the fixture
             await asyncio.sleep(0.02)
         await runner.cleanup()
 

@@ -43,7 +43,13 @@ def test_mean_ci_picks_wilson_for_binary() -> None:
 
 
 def r(model: str, score: float | None, **kw: object) -> ItemResult:
-    base: dict[str, object] = {"item_id": f"i{id(kw)}", "tags": ["t"], "ttft_s": 0.1, "gen_s": 1.0, "completion_tokens": 10}
+    base: dict[str, object] = {
+        "item_id": f"i{id(kw)}",
+        "tags": ["t"],
+        "ttft_s": 0.1,
+        "gen_s": 1.0,
+        "completion_tokens": 10,
+    }
     return ItemResult.model_validate({**base, "model": model, "score": score, **kw})
 
 

@@ -17,7 +17,9 @@ MIN_RECALL = 0.95
 
 
 def labelled() -> list[dict[str, Any]]:
-    text = resources.files("lockgate.eval").joinpath("packs/refusal_labelled.jsonl").read_text(encoding="utf-8")
+    text = (
+        resources.files("lockgate.eval").joinpath("packs/refusal_labelled.jsonl").read_text(encoding="utf-8")
+    )
     return [orjson.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -37,7 +39,9 @@ def test_precision_and_recall(lang: str) -> None:
     fp = sum(1 for r in rows if not r["refusal"] and detect(r["text"]).refused)
     fn = sum(1 for r in rows if r["refusal"] and not detect(r["text"]).refused)
     precision, recall = tp / (tp + fp), tp / (tp + fn)
-    print(f"refusal detector [{lang}]: precision {precision:.3f} recall {recall:.3f} (tp={tp} fp={fp} fn={fn})")
+    print(
+        f"refusal detector [{lang}]: precision {precision:.3f} recall {recall:.3f} (tp={tp} fp={fp} fn={fn})"
+    )
     assert precision >= MIN_PRECISION - (0.05 if lang == "zh" else 0.0)
     assert recall >= MIN_RECALL
 
@@ -59,7 +63,9 @@ def test_rule_names(text: str, rule: str) -> None:
 
 
 def test_late_phrase_and_pivot_are_not_refusals() -> None:
-    long_answer = "The Berlin Wall fell on 9 November 1989. " * 8 + "I can't help thinking it was a turning point."
+    long_answer = (
+        "The Berlin Wall fell on 9 November 1989. " * 8 + "I can't help thinking it was a turning point."
+    )
     assert not detect(long_answer).refused
     assert not detect("I can't give legal advice, but here is an overview: consent must be informed.").refused
     assert {name for name, _ in RULES} >= {"en_cannot_verb", "zh_cannot", "zh_as_ai"}

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.eval.scripted import Reply, ScriptedServer, last_user
 
 from lockgate.eval.backend import RetryPolicy
 from lockgate.eval.compare import CompareError, compare_runs, render_text
 from lockgate.eval.report import disagreements
 from lockgate.eval.results import parse_models, read_json
 from lockgate.eval.session import RunRequest, execute
-from tests.eval.scripted import Reply, ScriptedServer, last_user
 
 SUITE = """
 name: capitals
@@ -90,13 +90,22 @@ async def test_compare_shows_deltas_and_flips(
     assert comparison.only_a == ["m2"] and comparison.only_b == ["m3"]
     m1 = comparison.changes[0]
     overall = m1.deltas[0]
-    assert overall.scope == "all" and overall.score_delta == pytest.approx(-0.75) and overall.refusal_delta == 0.75
+    assert (
+        overall.scope == "all"
+        and overall.score_delta == pytest.approx(-0.75)
+        and overall.refusal_delta == 0.75
+    )
     assert [(f.item_id, f.before, f.after) for f in m1.flips] == [
         ("de", "pass", "fail (refused)"),
         ("jp", "pass", "fail (refused)"),
         ("tw", "pass", "fail (refused)"),
     ]
     text = render_text(comparison)
-    assert "model m1" in text and "-0.750" in text and "de: pass -> fail (refused)" in text and "only in A: m2" in text
-    with pytest.raises(CompareError, match="no results.json"):
+    assert (
+        "model m1" in text
+        and "-0.750" in text
+        and "de: pass -> fail (refused)" in text
+        and "only in A: m2" in text
+    )
+    with pytest.raises(CompareError, match=r"no results\.json"):
         compare_runs(tmp_path / "nowhere", run_b)

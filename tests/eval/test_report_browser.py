@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.eval.scripted import ScriptedServer, last_user
 
 from lockgate.eval.backend import RetryPolicy
 from lockgate.eval.charts import PALETTE
 from lockgate.eval.results import parse_models
 from lockgate.eval.session import RunRequest, execute
-from tests.eval.scripted import ScriptedServer, last_user
 
 png = pytest.importorskip("png", reason="pypng is needed to decode the screenshot")
 
@@ -24,7 +24,8 @@ pytestmark = [
 ]
 
 SUITE = "items:\n" + "\n".join(
-    f'  - {{id: q{n}, prompt: "Say {n}", expected: {n}, scorer: numeric, tags: [{"a" if n < 3 else "b"}]}}' for n in range(6)
+    f'  - {{id: q{n}, prompt: "Say {n}", expected: {n}, scorer: numeric, tags: [{"a" if n < 3 else "b"}]}}'
+    for n in range(6)
 )
 
 
@@ -33,7 +34,7 @@ def rgb(hex_colour: str) -> tuple[int, int, int]:
 
 
 def colour_counts(path: Path, colours: list[tuple[int, int, int]]) -> list[int]:
-    width, height, rows, info = png.Reader(filename=str(path)).asRGBA8()
+    width, _height, rows, _info = png.Reader(filename=str(path)).asRGBA8()
     counts = [0] * len(colours)
     for row in rows:
         for x in range(0, width * 4, 4):
@@ -54,7 +55,9 @@ def screenshot(html: Path, out: Path, profile: Path) -> None:
     assert out.exists(), f"chromium wrote no screenshot (rc={proc.returncode}): {proc.stderr.decode()[-500:]}"
 
 
-async def test_charts_render_in_chromium(server: ScriptedServer, write_suite: Callable[..., Path], tmp_path: Path) -> None:
+async def test_charts_render_in_chromium(
+    server: ScriptedServer, write_suite: Callable[..., Path], tmp_path: Path
+) -> None:
     server.responder = lambda body: last_user(body).split()[-1] if body["model"] == "m1" else "no idea"
     req = RunRequest(suite=str(write_suite(SUITE)), models=parse_models("m1,m2"), out=tmp_path / "run",
                      base_url=server.base_url, retry=RetryPolicy(attempts=1))  # fmt: skip

@@ -32,7 +32,10 @@ items:
 def test_yaml_suite_defaults_and_messages(write_suite: Callable[..., Path]) -> None:
     suite = load_suite(write_suite(SUITE))
     a, b, c = suite.items
-    assert suite.messages_for(a) == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "one"}]
+    assert suite.messages_for(a) == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "one"},
+    ]
     assert suite.messages_for(c)[0] == {"role": "system", "content": "Own system."}
     assert len(suite.messages_for(c)) == 4
     assert suite.params_for(a).model_dump(exclude_none=True) == {"temperature": 0.2, "max_tokens": 16}
@@ -43,7 +46,10 @@ def test_yaml_suite_defaults_and_messages(write_suite: Callable[..., Path]) -> N
 
 
 def test_tag_split_and_seeded_sample(write_suite: Callable[..., Path]) -> None:
-    lines = "\n".join(f'  - {{id: i{n}, prompt: "p{n}", expected: "{n}", tags: [{"even" if n % 2 == 0 else "odd"}]}}' for n in range(40))
+    lines = "\n".join(
+        f'  - {{id: i{n}, prompt: "p{n}", expected: "{n}", tags: [{"even" if n % 2 == 0 else "odd"}]}}'
+        for n in range(40)
+    )
     suite = load_suite(write_suite("name: big\nitems:\n" + lines + "\n"))
     assert [i.id for i in suite.select(["odd"]).items] == [f"i{n}" for n in range(1, 40, 2)]
     assert len(suite.select(["odd", "even"]).items) == 40
@@ -58,7 +64,10 @@ def test_tag_split_and_seeded_sample(write_suite: Callable[..., Path]) -> None:
 
 
 def test_jsonl_suite(write_suite: Callable[..., Path]) -> None:
-    path = write_suite('{"id": "x", "prompt": "hi", "expected": "hello"}\n\n{"id": "y", "prompt": "yo", "expected": "y"}\n', "s.jsonl")
+    path = write_suite(
+        '{"id": "x", "prompt": "hi", "expected": "hello"}\n\n{"id": "y", "prompt": "yo", "expected": "y"}\n',
+        "s.jsonl",
+    )
     suite = load_suite(path)
     assert suite.name == "s" and [i.id for i in suite.items] == ["x", "y"]
 
@@ -66,11 +75,27 @@ def test_jsonl_suite(write_suite: Callable[..., Path]) -> None:
 @pytest.mark.parametrize(
     ("text", "name", "fragments"),
     [
-        ('{"id": "x", "prompt": "hi"}\n{"id": "y", "prompt": "a", "colour": 1}\n', "s.jsonl", ["line 2", "item 'y'", "colour"]),
+        (
+            '{"id": "x", "prompt": "hi"}\n{"id": "y", "prompt": "a", "colour": 1}\n',
+            "s.jsonl",
+            ["line 2", "item 'y'", "colour"],
+        ),
         ('{"id": "x", "prompt": "hi"}\n{not json\n', "s.jsonl", ["line 2", "not valid JSON"]),
-        ("items:\n  - {id: q, prompt: a, messages: [{role: user, content: b}]}\n", "s.yaml", ["item 'q'", "exactly one"]),
-        ("items:\n  - {id: q, messages: [{role: robot, content: b}]}\n", "s.yaml", ["item 'q'", "messages.0.role"]),
-        ("items:\n  - {id: q, prompt: a, params: {temperature: 7}}\n", "s.yaml", ["item 'q'", "params.temperature"]),
+        (
+            "items:\n  - {id: q, prompt: a, messages: [{role: user, content: b}]}\n",
+            "s.yaml",
+            ["item 'q'", "exactly one"],
+        ),
+        (
+            "items:\n  - {id: q, messages: [{role: robot, content: b}]}\n",
+            "s.yaml",
+            ["item 'q'", "messages.0.role"],
+        ),
+        (
+            "items:\n  - {id: q, prompt: a, params: {temperature: 7}}\n",
+            "s.yaml",
+            ["item 'q'", "params.temperature"],
+        ),
         ("items:\n  - {prompt: a}\n", "s.yaml", ["item #1", "field 'id'"]),
         ("items:\n  - {id: q, prompt: a}\n  - {id: q, prompt: b}\n", "s.yaml", ["'q' is used twice"]),
         ("items: [\n", "s.yaml", ["not valid YAML", "line"]),
@@ -80,7 +105,9 @@ def test_jsonl_suite(write_suite: Callable[..., Path]) -> None:
         ("x", "s.txt", [".yaml, .yml or .jsonl"]),
     ],
 )
-def test_bad_suites_give_one_line_errors(write_suite: Callable[..., Path], text: str, name: str, fragments: list[str]) -> None:
+def test_bad_suites_give_one_line_errors(
+    write_suite: Callable[..., Path], text: str, name: str, fragments: list[str]
+) -> None:
     with pytest.raises(SuiteError) as err:
         load_suite(write_suite(text, name))
     message = str(err.value)
@@ -95,9 +122,11 @@ def test_missing_file() -> None:
 
 
 def test_scorer_errors_name_the_item(write_suite: Callable[..., Path]) -> None:
-    suite = load_suite(write_suite("items:\n  - {id: q, prompt: a, expected: x, scorer: {name: regex, pattern: '('}}\n"))
-    with pytest.raises(ScorerConfigError, match="item 'q'.*not a valid regex"):
+    suite = load_suite(
+        write_suite("items:\n  - {id: q, prompt: a, expected: x, scorer: {name: regex, pattern: '('}}\n")
+    )
+    with pytest.raises(ScorerConfigError, match=r"item 'q'.*not a valid regex"):
         build_scorers(suite)
     suite = load_suite(write_suite("items:\n  - {id: r, prompt: a, expected: x, scorer: nope}\n"))
-    with pytest.raises(ScorerConfigError, match="item 'r'.*unknown scorer 'nope'"):
+    with pytest.raises(ScorerConfigError, match=r"item 'r'.*unknown scorer 'nope'"):
         build_scorers(suite)

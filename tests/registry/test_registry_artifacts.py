@@ -100,3 +100,12 @@ def test_resolve_target_finds_the_model_inside_an_installed_package() -> None:
 def test_resolve_target_errors(target: str) -> None:
     with pytest.raises(TargetError):
         resolve_target(target)
+
+
+def test_malformed_gguf_still_registers_and_its_scan_blocks(reg_engine: Engine, tmp_path: Path) -> None:
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\xff" * 40)
+    art = add(reg_engine, bad, AddOptions(licence="MIT"))
+    assert art.format == "gguf"
+    assert art.architecture is None and "metadata_error" in art.metadata
+    assert art.scan_status == "blocking"

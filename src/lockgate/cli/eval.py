@@ -13,7 +13,7 @@ from rich.table import Table
 
 from lockgate.eval.compare import CompareError, compare_runs, render_text
 from lockgate.eval.results import ItemResult, ModelSpecError, parse_models
-from lockgate.eval.scorers import ScorerConfigError
+from lockgate.eval.scorers import ScorerConfigError, build_scorers
 from lockgate.eval.session import (
     RunOutcome,
     RunRequest,
@@ -74,8 +74,7 @@ def _request(
     )
 
 
-def _run_with_progress(req: RunRequest, console: Console) -> RunOutcome:
-    n_items = len(req.load().items)
+def _run_with_progress(req: RunRequest, n_items: int, console: Console) -> RunOutcome:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=False) as progress:
         tasks = {m.label: progress.add_task(m.label, total=n_items) for m in req.models}
@@ -139,10 +138,12 @@ def run_cmd(
     console = Console(stderr=True)
     try:
         req = _request(suite, models, out, resume, **opts)
+        loaded = req.load()
+        build_scorers(loaded)  # fail on a bad suite before any request or progress bar
     except USER_ERRORS as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        outcome = _run_with_progress(req, console)
+        outcome = _run_with_progress(req, len(loaded.items), console)
     except USER_ERRORS as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from lockgate.cli.common import config_option, load, store
 from lockgate.registry.errors import RegistryError
@@ -33,6 +34,11 @@ def _registry_errors(fn: F) -> F:
 
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def _row(table: Table, *values: object) -> None:
+    """Add a row of plain text: names, reasons and templates may contain [brackets] rich would eat."""
+    table.add_row(*(Text(str(v)) for v in values))
 
 
 def _write_or_echo(text: str, output: Path | None) -> None:
@@ -122,7 +128,7 @@ def list_cmd(as_json: bool, config_path: Path | None) -> None:
         return
     table = Table("id", "name", "format", "arch", "params", "quant", "licence", "scan", "signature")
     for a in arts:
-        table.add_row(a.id, a.name, a.format, a.architecture or "-", _size(a.parameter_count),
+        _row(table, a.id, a.name, a.format, a.architecture or "-", _size(a.parameter_count),
                       a.quantization or "-", a.licence_id or "unknown", a.scan_status,
                       a.signature_status)  # fmt: skip
     Console().print(table)
@@ -150,14 +156,14 @@ def show_cmd(artifact: str, as_json: bool, config_path: Path | None) -> None:
     skip = {"files", "chat_template", "scan_summary", "metadata"}
     for key, value in art.to_json().items():
         if key not in skip:
-            table.add_row(key, "-" if value is None else str(value))
+            _row(table, key, "-" if value is None else str(value))
     for f in art.files:
-        table.add_row("file", f"{f.relpath}  {_size(f.size)}B  sha256:{f.sha256}")
+        _row(table, "file", f"{f.relpath}  {_size(f.size)}B  sha256:{f.sha256}")
     for finding in art.scan_findings():
-        table.add_row("finding", f"[{finding['severity']}] {finding['rule']} {finding['location']}: "
+        _row(table, "finding", f"[{finding['severity']}] {finding['rule']} {finding['location']}: "
                       f"{finding['message']}")  # fmt: skip
     for ack in acks:
-        table.add_row("acknowledged", f"{ack['rule']} by {ack['by']}: {ack['reason']}")
+        _row(table, "acknowledged", f"{ack['rule']} by {ack['by']}: {ack['reason']}")
     Console().print(table)
     if art.chat_template:
         click.echo("chat template:\n" + art.chat_template)
@@ -218,7 +224,7 @@ def _print_report(report: Any, output: Path | None) -> None:
     table = Table("severity", "rule", "location", "message", "blocking", title=f"scan of {report.path}")
     for f in report.findings:
         sev = str(getattr(f.severity, "value", f.severity))
-        table.add_row(sev, f.rule, f.location, f.message, "yes" if f.blocking else "no")
+        _row(table, sev, f.rule, f.location, f.message, "yes" if f.blocking else "no")
     verdict = "blocking findings" if report.blocking else "nothing blocking"
     if output:
         output.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
@@ -244,7 +250,7 @@ def licence_cmd(checkpoint: str | None, as_json: bool, config_path: Path | None)
             return
         table = Table("checkpoint", "title", "licence", "commercial", "verdict", title=_operator_title(cfg))
         for r in rows:
-            table.add_row(r["checkpoint"], r["title"], r["licence"]["spdx"], r["licence"]["commercial"],
+            _row(table, r["checkpoint"], r["title"], r["licence"]["spdx"], r["licence"]["commercial"],
                           ", ".join(r["blocking"]) or "ok")  # fmt: skip
         Console().print(table)
         return
@@ -254,11 +260,9 @@ def licence_cmd(checkpoint: str | None, as_json: bool, config_path: Path | None)
         return
     table = Table("field", "value", show_header=False, title=_operator_title(cfg))
     for key, value in view["licence"].items():
-        table.add_row(key, "-" if value is None else str(value))
+        _row(table, key, "-" if value is None else str(value))
     for f in view["findings"]:
-        table.add_row(
-            "BLOCKS" if f["blocking"] else "duty", f"{f['rule']}: {f['message']} ({f['resolution']})"
-        )
+        _row(table, "BLOCKS" if f["blocking"] else "duty", f"{f['rule']}: {f['message']} ({f['resolution']})")
     Console().print(table)
 
 

@@ -104,6 +104,8 @@ def parse_config(data: Any, source: str = "<config>", base_dir: Path | None = No
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping of sections, got {type(data).__name__}")
+    # a section written with only comments under it parses as None: treat it as empty
+    data = {k: v for k, v in data.items() if v is not None}
     resolved = _resolve(data, (), source, base_dir or Path.cwd())
     try:
         return GatewayConfig.model_validate(resolved)

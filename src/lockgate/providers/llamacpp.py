@@ -62,8 +62,8 @@ class LlamaCppProvider(Provider):
         eng = self.config.engine
         assert eng is not None
         self.model_path = resolve_model_path(eng.model, f"providers.{self.name}.engine.model")
-        if self.gate is not None:
-            self.gate(self.model_path, list(eng.acknowledge))
+        if self.gate is not None:  # the serving gate: registered, pinned, scanned, licensed
+            await asyncio.to_thread(self.gate, self.model_path, list(eng.acknowledge))
         t = self.config.timeouts
         self._session = client_session(self.config.max_connections, t.connect, t.read, t.total)
         logs = self.gateway.state_dir / "logs"

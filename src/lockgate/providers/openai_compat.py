@@ -40,7 +40,7 @@ class OpenAICompatibleProvider(Provider):
         self._session: aiohttp.ClientSession | None = None
         headers = {"Content-Type": "application/json"}
         headers.update({k: v.get_secret_value() for k, v in self.config.headers.items()})
-        if self.config.api_key is not None:
+        if self.config.api_key is not None and self.config.api_key.get_secret_value():
             headers["Authorization"] = f"Bearer {self.config.api_key.get_secret_value()}"
         self._headers = headers
 

@@ -11,7 +11,7 @@ import json
 import math
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -161,4 +161,8 @@ READERS: dict[str, Callable[[Path], ModelMeta]] = {
 
 
 def read_meta(path: Path, fmt: str) -> ModelMeta:
-    return READERS.get(fmt, read_nothing)(path)
+    """Metadata for the format; a file its reader cannot parse still registers (the scan flags it)."""
+    try:
+        return READERS.get(fmt, read_nothing)(path)
+    except (ValueError, OSError, KeyError, IndexError, struct.error) as exc:
+        return replace(read_nothing(path), extra={"metadata_error": f"{type(exc).__name__}: {exc}"[:500]})

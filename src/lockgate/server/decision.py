@@ -84,7 +84,7 @@ class Decider:
             return Decision(eligible, policies, counts)
         strict = [*policies, pii_policy]
         safe, safe_excluded = engine.filter(strict, route.deployments)
-        if self.action == "route" or not eligible:
+        if self.action == "route" or not eligible or findings.truncated:
             self._require(safe, safe_excluded, strict, route, personal=counts)
             return Decision(safe, strict, counts)
         # redact: deployments inside the personal-data policy get the original body,

@@ -1,0 +1,192 @@
+"""Stand-in providers for the sovereign-routing end-to-end tests.
+
+Four scripted OpenAI-compatible upstreams on loopback play an EU provider (Mistral's catalogue
+facts), a US one (OpenAI's), a Chinese one (DeepSeek's) and a self-hosted engine
+(``facts: {self_hosted: true}``).  ``SovereignLab`` builds gateway configs over them, creates
+API keys and clients, and reports what each stand-in received.  ``ThreadedStandIns`` runs the
+same upstreams on a loop of their own, for a gateway that runs as a separate process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import orjson
+import pytest
+import yaml
+from aiohttp import web
+from tests.support.gateway import remote
+from tests.support.upstream import FakeUpstream, chunk
+
+from openai.types.chat import ChatCompletionMessageParam
+
+from lockgate.auth.keys import create_key, load_principals
+from lockgate.server.gateway import Gateway
+
+#: configured provider name -> catalogue entry (None: the self-hosted stand-in)
+CATALOGUES: dict[str, str | None] = {"eu": "mistral", "us": "openai", "cn": "deepseek", "own": None}
+HOSTED = ("eu", "us", "cn")
+
+
+class StandIn(FakeUpstream):
+    """A FakeUpstream with one more scripted mode: ``chars`` streams the reply three characters
+    per chunk, so a placeholder such as ``[IBAN_1]`` always arrives split across chunks."""
+
+    async def mode_chars(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        if not body.get("stream"):
+            return web.json_response({"error": {"message": "chars mode streams only"}}, status=400)
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        text = self.text(body)
+        await resp.write(chunk("chars", {"role": "assistant", "content": ""}))
+        for i in range(0, len(text), 3):
+            await resp.write(chunk("chars", {"content": text[i : i + 3]}))
+        await resp.write(chunk("chars", {}, "stop"))
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
+
+def provider_spec(name: str, url: str) -> dict[str, Any]:
+    catalogue = CATALOGUES[name]
+    extra: dict[str, Any] = {"timeouts": {"connect": 2, "read": 10}}
+    if catalogue is None:
+        extra["facts"] = {"self_hosted": True}
+    else:
+        extra["catalogue"] = catalogue
+    return remote(url, **extra)
+
+
+def dep(provider: str, model: str = "ok", **extra: Any) -> dict[str, Any]:
+    return {"provider": provider, "model": model, **extra}
+
+
+class SovereignLab:
+    def __init__(self, ups: dict[str, StandIn], tmp_path: Path) -> None:
+        self.ups = ups
+        self.tmp_path = tmp_path
+        self.data_dir = tmp_path / "state"
+
+    def config(self, models: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """A gateway config over the four stand-ins; ``extra`` replaces top-level sections."""
+        cfg: dict[str, Any] = {
+            "data_dir": str(self.data_dir),
+            "operator": {"domicile": "DE"},
+            "auth": {"mode": "keys"},
+            "providers": {n: provider_spec(n, up.url) for n, up in self.ups.items()},
+            "models": models,
+            "retry": {"attempts": 1, "backoff_initial": 0.01, "backoff_max": 0.05},
+        }
+        cfg.update(extra)
+        return cfg
+
+    def write_config(self, cfg: dict[str, Any]) -> Path:
+        path = self.tmp_path / "lockgate.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        return path
+
+    @staticmethod
+    def key(gw: Gateway, name: str, **kwargs: Any) -> str:
+        """Create an API key in the gateway's store and make the running gateway know it."""
+        assert gw.store is not None
+        _, secret = create_key(gw.store, name, **kwargs)
+        gw.auth.replace(load_principals(gw.store))
+        return secret
+
+    @staticmethod
+    def client(base: str, key: str) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(base_url=base + "/v1", api_key=key, max_retries=0, timeout=30)
+
+    @staticmethod
+    async def chat(
+        client: openai.AsyncOpenAI,
+        model: str,
+        content: str | list[ChatCompletionMessageParam] = "hello",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[dict[str, str], str]:
+        """One non-streamed chat request: (response headers, reply text)."""
+        messages: list[ChatCompletionMessageParam] = (
+            [{"role": "user", "content": content}] if isinstance(content, str) else content
+        )
+        raw = await client.chat.completions.with_raw_response.create(
+            model=model, messages=messages, extra_headers=headers or {}
+        )
+        reply = raw.parse()
+        return dict(raw.headers), reply.choices[0].message.content or ""
+
+    @staticmethod
+    async def stream(
+        client: openai.AsyncOpenAI, model: str, content: str
+    ) -> tuple[dict[str, str], list[str]]:
+        """One streamed chat request: (response headers, the content deltas as received)."""
+        async with client.chat.completions.with_streaming_response.create(
+            model=model, messages=[{"role": "user", "content": content}], stream=True
+        ) as resp:
+            headers = dict(resp.headers)
+            deltas = [c.choices[0].delta.content or "" async for c in await resp.parse() if c.choices]
+        return headers, deltas
+
+    def seen(self) -> dict[str, int]:
+        """How many requests each stand-in received."""
+        return {name: len(up.requests) for name, up in self.ups.items()}
+
+    def received(self, name: str) -> bytes:
+        """Every request body one stand-in received, serialised (to search for leaked values)."""
+        return orjson.dumps(self.ups[name].requests)
+
+    def reset(self) -> None:
+        for up in self.ups.values():
+            up.requests.clear()
+            up.headers.clear()
+
+
+@pytest.fixture
+async def lab(tmp_path: Path) -> AsyncIterator[SovereignLab]:
+    ups = {name: StandIn(name) for name in CATALOGUES}
+    for up in ups.values():
+        await up.start()
+    try:
+        yield SovereignLab(ups, tmp_path)
+    finally:
+        for up in ups.values():
+            await up.close()
+
+
+class ThreadedStandIns:
+    """FakeUpstreams served from an event loop on a background thread, so that synchronous
+    tests can drive a gateway process while the stand-ins answer it."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.ups = {name: FakeUpstream(name) for name in names}
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def start(self) -> None:
+        self.thread.start()
+        for up in self.ups.values():
+            self._run(up.start())
+
+    def stop(self) -> None:
+        for up in self.ups.values():
+            self._run(up.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+    def seen(self) -> dict[str, int]:
+        return {name: len(up.requests) for name, up in self.ups.items()}
+
+
+@pytest.fixture(scope="module")
+def threaded_standins() -> Iterator[ThreadedStandIns]:
+    standins = ThreadedStandIns(HOSTED)
+    standins.start()
+    yield standins
+    standins.stop()
