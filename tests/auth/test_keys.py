@@ -10,6 +10,8 @@ import openai
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
+from tests.support.gateway import remote, running_gateway
+from tests.support.upstream import FakeUpstream
 
 from lockgate.auth.keys import create_key, load_principals
 from lockgate.cli import cli
@@ -18,8 +20,6 @@ from lockgate.errors import ConfigError
 from lockgate.server.gateway import Gateway
 from lockgate.storage.db import open_store
 from lockgate.storage.tables import api_keys
-from tests.support.gateway import remote, running_gateway
-from tests.support.upstream import FakeUpstream
 
 
 def _cfg(up: FakeUpstream, **extra: Any) -> dict[str, Any]:
@@ -68,7 +68,9 @@ async def test_secret_stored_only_as_hash(tmp_path: Path) -> None:
     assert row["id"] == key_id and row["prefix"] == secret[:11]
 
 
-async def test_admin_api_create_and_revoke(upstream: FakeUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_admin_api_create_and_revoke(
+    upstream: FakeUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TEST_ADMIN_KEY", "admin-secret-abcdef")
     cfg = _cfg(upstream, auth={"mode": "keys", "admin_key": "${TEST_ADMIN_KEY}"})
     async with running_gateway(cfg, tmp_path) as (base, _), aiohttp.ClientSession() as http:
@@ -94,7 +96,7 @@ async def test_admin_api_create_and_revoke(upstream: FakeUpstream, tmp_path: Pat
 def test_keyless_refuses_non_loopback_binding(tmp_path: Path) -> None:
     cfg = parse_config({"data_dir": str(tmp_path), "providers": {"p": remote("http://127.0.0.1:9/v1")}})
     store = open_store(cfg.storage_url())
-    with pytest.raises(ConfigError, match="refusing to listen on 0.0.0.0 without API keys"):
+    with pytest.raises(ConfigError, match=r"refusing to listen on 0\.0\.0\.0 without API keys"):
         Gateway(cfg, store, "0.0.0.0", 8080).check_binding()
     Gateway(cfg, store, "127.0.0.1", 8080).check_binding()  # loopback is allowed
     create_key(store, "k")
@@ -106,7 +108,9 @@ def test_keys_cli_create_list_revoke(tmp_path: Path) -> None:
     conf.write_text(f"data_dir: {tmp_path}\nproviders:\n  p: {{kind: openai, base_url: 'http://x'}}\n"
                     "models:\n  m: {deployments: [{provider: p, model: x}]}\n")  # fmt: skip
     runner = CliRunner()
-    made = runner.invoke(cli, ["keys", "create", "alice", "--team", "research", "--models", "m", "-c", str(conf)])
+    made = runner.invoke(
+        cli, ["keys", "create", "alice", "--team", "research", "--models", "m", "-c", str(conf)]
+    )
     assert made.exit_code == 0, made.output
     secret = made.stdout.strip().splitlines()[-1]
     assert secret.startswith("lg-")

@@ -44,7 +44,10 @@ def test_default_config_serves_bundled_model() -> None:
         ("providers:\n  p: {kind: openai}\n", "needs base_url"),
         ("models:\n  m:\n    deployments: [{provider: ghost, model: x}]\n", "unknown provider 'ghost'"),
         ("models:\n  m:\n    deployments: []\n", "models.m.deployments"),
-        ("models:\n  m:\n    strategy: random\n    deployments: [{provider: p, model: x}]\n", "models.m.strategy"),
+        (
+            "models:\n  m:\n    strategy: random\n    deployments: [{provider: p, model: x}]\n",
+            "models.m.strategy",
+        ),
         ("- just\n- a list\n", "top level must be a mapping"),
         ("server: {port: [\n", "YAML syntax error at line"),
     ],
@@ -58,7 +61,9 @@ def test_invalid_files_name_file_and_field(tmp_path: Path, text: str, expected: 
 
 
 def test_literal_secret_rejected_and_not_echoed(tmp_path: Path) -> None:
-    path = _write(tmp_path, "providers:\n  p: {kind: openai, base_url: 'http://x', api_key: sk-LITERAL-123}\n")
+    path = _write(
+        tmp_path, "providers:\n  p: {kind: openai, base_url: 'http://x', api_key: sk-LITERAL-123}\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert "providers.p.api_key" in str(info.value)
@@ -87,8 +92,12 @@ def test_secret_indirection_env_and_file(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_missing_env_and_missing_secret_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"providers.a.api_key: environment variable NOPE_NOT_SET is not set"):
-        parse_config({"providers": {"a": {"kind": "openai", "base_url": "http://a", "api_key": "${NOPE_NOT_SET}"}}})
+    with pytest.raises(
+        ConfigError, match=r"providers.a.api_key: environment variable NOPE_NOT_SET is not set"
+    ):
+        parse_config(
+            {"providers": {"a": {"kind": "openai", "base_url": "http://a", "api_key": "${NOPE_NOT_SET}"}}}
+        )
     with pytest.raises(ConfigError, match="cannot read secret file"):
         parse_config({"providers": {"a": {"kind": "openai", "base_url": "http://a",
                                           "api_key": f"file:{tmp_path}/absent"}}})  # fmt: skip

@@ -25,8 +25,10 @@ from tests.support.upstream import FakeUpstream, chunk
 
 from openai.types.chat import ChatCompletionMessageParam
 
-from lockgate.auth.keys import create_key, load_principals
-from lockgate.server.gateway import Gateway
+from sqlalchemy import Engine
+
+from lockgate.auth.keys import create_key
+from lockgate.storage.db import open_store
 
 #: configured provider name -> catalogue entry (None: the self-hosted stand-in)
 CATALOGUES: dict[str, str | None] = {"eu": "mistral", "us": "openai", "cn": "deepseek", "own": None}
@@ -70,6 +72,8 @@ class SovereignLab:
         self.ups = ups
         self.tmp_path = tmp_path
         self.data_dir = tmp_path / "state"
+        self._store: Engine | None = None
+        self._clients: list[openai.AsyncOpenAI] = []
 
     def config(self, models: dict[str, Any], **extra: Any) -> dict[str, Any]:
         """A gateway config over the four stand-ins; ``extra`` replaces top-level sections."""
@@ -89,17 +93,24 @@ class SovereignLab:
         path.write_text(yaml.safe_dump(cfg))
         return path
 
-    @staticmethod
-    def key(gw: Gateway, name: str, **kwargs: Any) -> str:
-        """Create an API key in the gateway's store and make the running gateway know it."""
-        assert gw.store is not None
-        _, secret = create_key(gw.store, name, **kwargs)
-        gw.auth.replace(load_principals(gw.store))
+    def key(self, name: str, **kwargs: Any) -> str:
+        """Create an API key in the store before the gateway starts (it loads keys at start-up;
+        a key made while it runs could be overwritten by a key refresh already in flight)."""
+        if self._store is None:
+            self._store = open_store(f"sqlite:///{self.data_dir / 'lockgate.db'}")
+        _, secret = create_key(self._store, name, **kwargs)
         return secret
 
-    @staticmethod
-    def client(base: str, key: str) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(base_url=base + "/v1", api_key=key, max_retries=0, timeout=30)
+    def client(self, base: str, key: str) -> openai.AsyncOpenAI:
+        made = openai.AsyncOpenAI(base_url=base + "/v1", api_key=key, max_retries=0, timeout=30)
+        self._clients.append(made)
+        return made
+
+    async def close(self) -> None:
+        for made in self._clients:
+            await made.close()
+        if self._store is not None:
+            self._store.dispose()
 
     @staticmethod
     async def chat(
@@ -150,7 +161,9 @@ async def lab(tmp_path: Path) -> AsyncIterator[SovereignLab]:
     for up in ups.values():
         await up.start()
     try:
-        yield SovereignLab(ups, tmp_path)
+        made = SovereignLab(ups, tmp_path)
+        yield made
+        await made.close()
     finally:
         for up in ups.values():
             await up.close()

@@ -78,8 +78,8 @@ async def test_fail_closed_names_policy_and_each_excluded_deployment(
     lab: SovereignLab, policy: str, rules: dict[str, str]
 ) -> None:
     models = {"hosted": {"strategy": "ordered", "deployments": [dep(p) for p in rules]}}
-    async with running_gateway(lab.config(models), lab.tmp_path) as (base, gw):
-        key = lab.key(gw, "client", policy=policy)
+    key = lab.key("client", policy=policy)
+    async with running_gateway(lab.config(models), lab.tmp_path) as (base, _):
         with pytest.raises(openai.PermissionDeniedError) as info:
             await lab.chat(lab.client(base, key), "hosted")
     err: dict[str, Any] = info.value.body  # type: ignore[assignment]
@@ -99,9 +99,10 @@ async def test_eu_sovereign_key_never_reaches_us_or_cn(lab: SovereignLab, strate
     deps = [dep("us", weight=50), dep("cn", weight=50), dep("eu"), dep("own")]
     for up in lab.ups.values():
         up.delay = 0.02  # requests overlap, so least-busy sees deployments in flight
+    key = lab.key("eu-client", policy="eu-sovereign")
     async with running_gateway(lab.config({"mix": {"strategy": strategy, "deployments": deps}}),
-                               lab.tmp_path) as (base, gw):  # fmt: skip
-        client = lab.client(base, lab.key(gw, "eu-client", policy="eu-sovereign"))
+                               lab.tmp_path) as (base, _):  # fmt: skip
+        client = lab.client(base, key)
         plain = await asyncio.gather(*(lab.chat(client, "mix", f"question {i}") for i in range(24)))
         streamed = await asyncio.gather(*(lab.stream(client, "mix", f"stream {i}") for i in range(4)))
     served = [(h, text, f"question {i}") for i, (h, text) in enumerate(plain)]
@@ -126,9 +127,9 @@ async def test_policy_header_is_stricter_only(lab: SovereignLab) -> None:
         "mix": {"strategy": "ordered", "deployments": [dep("us"), dep("cn"), dep("eu"), dep("own")]},
         "us-only": {"deployments": [dep("us")]},
     }
-    async with running_gateway(lab.config(models), lab.tmp_path) as (base, gw):
-        public = lab.client(base, lab.key(gw, "public", policy="public-data"))
-        eu = lab.client(base, lab.key(gw, "eu", policy="eu-sovereign"))
+    keys = lab.key("public", policy="public-data"), lab.key("eu", policy="eu-sovereign")
+    async with running_gateway(lab.config(models), lab.tmp_path) as (base, _):
+        public, eu = (lab.client(base, k) for k in keys)
         baseline, _ = await lab.chat(public, "mix")
         narrowed = [await lab.chat(public, "mix", headers={"x-lockgate-policy": "on-prem-only"})
                     for _ in range(3)]  # fmt: skip
@@ -158,8 +159,9 @@ async def test_personal_data_routes_to_self_hosted_only(lab: SovereignLab) -> No
     }
     prompt = long_prompt(IBAN)
     assert len(prompt.encode()) >= 5 * 1024
-    async with running_gateway(lab.config(models), lab.tmp_path) as (base, gw):
-        client = lab.client(base, lab.key(gw, "public", policy="public-data"))
+    key = lab.key("public", policy="public-data")
+    async with running_gateway(lab.config(models), lab.tmp_path) as (base, _):
+        client = lab.client(base, key)
         iban_h, _ = await lab.chat(client, "mix", prompt)
         mail_h, _ = await lab.chat(client, "mix", tool_call_messages(f'{{"to": "{EMAIL}"}}'))
         seen_personal = lab.seen()
@@ -193,9 +195,10 @@ def _redact_models() -> dict[str, Any]:
 
 async def test_redaction_round_trip_non_streaming(lab: SovereignLab) -> None:
     message = f"Wire it to {IBAN} and confirm to {EMAIL} please."
+    key = lab.key("eu", policy="eu-sovereign")
     async with running_gateway(lab.config(_redact_models(), pii={"action": "redact"}),
-                               lab.tmp_path) as (base, gw):  # fmt: skip
-        client = lab.client(base, lab.key(gw, "eu", policy="eu-sovereign"))
+                               lab.tmp_path) as (base, _):  # fmt: skip
+        client = lab.client(base, key)
         headers, text = await lab.chat(client, "eu-first", message)
         tool_h, tool_text = await lab.chat(client, "eu-first", [
             *tool_call_messages(f'{{"to": "{EMAIL}"}}')[:2],
@@ -215,9 +218,10 @@ async def test_redaction_round_trip_non_streaming(lab: SovereignLab) -> None:
 @pytest.mark.parametrize("alias", ["eu-first", "eu-chars"])  # words per chunk / 3 chars per chunk
 async def test_redaction_round_trip_streaming(lab: SovereignLab, alias: str) -> None:
     message = f"Send {IBAN} to {EMAIL} and {IBAN} again."
+    key = lab.key("eu", policy="eu-sovereign")
     async with running_gateway(lab.config(_redact_models(), pii={"action": "redact"}),
-                               lab.tmp_path) as (base, gw):  # fmt: skip
-        client = lab.client(base, lab.key(gw, "eu", policy="eu-sovereign"))
+                               lab.tmp_path) as (base, _):  # fmt: skip
+        client = lab.client(base, key)
         headers, deltas = await lab.stream(client, alias, message)
     assert headers["x-lockgate-provider"] == "eu" and headers["x-lockgate-redacted"] == "true"
     assert "".join(deltas) == f"eu says: {message}"
@@ -234,8 +238,9 @@ async def test_retries_only_on_retryable_errors(lab: SovereignLab) -> None:
         "busy": {"deployments": [dep("eu")]},
     }
     cfg = lab.config(models, retry={"attempts": 2, "backoff_initial": 0.01, "backoff_max": 0.02})
-    async with running_gateway(cfg, lab.tmp_path) as (base, gw):
-        client = lab.client(base, lab.key(gw, "public", policy="public-data"))
+    key = lab.key("public", policy="public-data")
+    async with running_gateway(cfg, lab.tmp_path) as (base, _):
+        client = lab.client(base, key)
         with pytest.raises(openai.BadRequestError):
             await lab.chat(client, "bad")
         after_400 = lab.seen()
@@ -250,9 +255,9 @@ async def test_circuit_breaker_opens_skips_and_closes_after_probe(lab: Sovereign
     models = {"flaky": {"strategy": "ordered", "deployments": [dep("cn"), dep("own")]}}
     cfg = lab.config(models, retry={"attempts": 0}, breaker={"failure_threshold": 2, "reset_after": 0.3})
     cn = lab.ups["cn"]
+    key, admin = lab.key("public", policy="public-data"), lab.key("ops", admin=True)
     async with running_gateway(cfg, lab.tmp_path) as (base, gw):
-        client = lab.client(base, lab.key(gw, "public", policy="public-data"))
-        admin = lab.key(gw, "ops", admin=True)
+        client = lab.client(base, key)
         cn.fail_first = 2
         for _ in range(2):
             assert (await lab.chat(client, "flaky"))[0]["x-lockgate-provider"] == "own"
@@ -288,8 +293,9 @@ async def test_insurance_when_hosted_fails_or_is_unreachable(lab: SovereignLab) 
     cfg = lab.config(models)
     dead = f"http://127.0.0.1:{_free_port()}/v1"
     cfg["providers"]["cn-dead"] = remote(dead, catalogue="deepseek", timeouts={"connect": 2, "read": 5})
-    async with running_gateway(cfg, lab.tmp_path) as (base, gw):
-        client = lab.client(base, lab.key(gw, "public", policy="public-data"))
+    key = lab.key("public", policy="public-data")
+    async with running_gateway(cfg, lab.tmp_path) as (base, _):
+        client = lab.client(base, key)
         results = {alias: await lab.chat(client, alias, "hi") for alias in models}
     for alias, (headers, text) in results.items():
         assert headers["x-lockgate-provider"] == "own", alias
@@ -308,8 +314,9 @@ async def test_insurance_when_hosted_fails_or_is_unreachable(lab: SovereignLab) 
     "(e.g. carry the exclusions in Decision and pass them to _note_route).",
 )
 async def test_insurance_header_when_hosted_is_excluded_by_policy(lab: SovereignLab) -> None:
-    async with running_gateway(lab.config({"deepseek-chat": _insured("cn")}), lab.tmp_path) as (base, gw):
-        client = lab.client(base, lab.key(gw, "eu", policy="eu-sovereign"))
+    key = lab.key("eu", policy="eu-sovereign")
+    async with running_gateway(lab.config({"deepseek-chat": _insured("cn")}), lab.tmp_path) as (base, _):
+        client = lab.client(base, key)
         headers, text = await lab.chat(client, "deepseek-chat", "hi")
     assert headers["x-lockgate-provider"] == "own" and text == "own says: hi"
     assert lab.seen()["cn"] == 0
@@ -318,11 +325,11 @@ async def test_insurance_header_when_hosted_is_excluded_by_policy(lab: Sovereign
 
 # -- 8. the kill switch at runtime -----------------------------------------------------------
 async def test_kill_switch_via_admin_api(lab: SovereignLab) -> None:
-    async with running_gateway(lab.config({"deepseek-chat": _insured("cn")}), lab.tmp_path) as (base, gw):
-        client = lab.client(base, lab.key(gw, "public", policy="public-data"))
-        admin = lab.key(gw, "ops", admin=True)
+    key, admin, plain = lab.key("public", policy="public-data"), lab.key("ops", admin=True), lab.key("x")
+    async with running_gateway(lab.config({"deepseek-chat": _insured("cn")}), lab.tmp_path) as (base, _):
+        client = lab.client(base, key)
         before, _ = await lab.chat(client, "deepseek-chat")
-        refused = await admin_call("POST", base + "/admin/cuts", lab.key(gw, "x"), {"target": "CN"})
+        refused = await admin_call("POST", base + "/admin/cuts", plain, {"target": "CN"})
         made = await admin_call("POST", base + "/admin/cuts", admin, {"target": "CN", "reason": "test"})
         cut, _ = await lab.chat(client, "deepseek-chat")
         listed = await admin_call("GET", base + "/admin/cuts", admin)
@@ -341,8 +348,9 @@ async def test_kill_switch_via_cli_reaches_the_running_gateway(lab: SovereignLab
     cfg = lab.config({"deepseek-chat": _insured("cn")})
     path = lab.write_config(cfg)
     runner = CliRunner()
+    key = lab.key("public", policy="public-data")
     async with running_gateway(cfg, lab.tmp_path) as (base, gw):
-        client = lab.client(base, lab.key(gw, "public", policy="public-data"))
+        client = lab.client(base, key)
         assert (await lab.chat(client, "deepseek-chat"))[0]["x-lockgate-provider"] == "cn"
         cut = await asyncio.to_thread(runner.invoke, cli, ["providers", "cut", "CN", "-c", str(path)])
         assert cut.exit_code == 0, cut.output
@@ -359,9 +367,8 @@ async def test_kill_switch_via_cli_reaches_the_running_gateway(lab: SovereignLab
 
 async def test_cut_survives_a_gateway_restart(lab: SovereignLab) -> None:
     cfg = lab.config({"deepseek-chat": _insured("cn")})
-    async with running_gateway(cfg, lab.tmp_path) as (base, gw):
-        admin = lab.key(gw, "ops", admin=True)
-        client_key = lab.key(gw, "public", policy="public-data")
+    admin, client_key = lab.key("ops", admin=True), lab.key("public", policy="public-data")
+    async with running_gateway(cfg, lab.tmp_path) as (base, _):
         assert (await admin_call("POST", base + "/admin/cuts", admin, {"target": "deepseek"}))[0] == 201
     async with running_gateway(cfg, lab.tmp_path) as (base, _):  # same data_dir, new gateway
         headers, _ = await lab.chat(lab.client(base, client_key), "deepseek-chat")
@@ -374,9 +381,9 @@ async def test_cut_survives_a_gateway_restart(lab: SovereignLab) -> None:
 # -- 9. the live drill header -----------------------------------------------------------------
 async def test_drill_cut_header_is_per_request_and_admin_only(lab: SovereignLab) -> None:
     models = {"us-first": {"strategy": "ordered", "deployments": [dep("us"), dep("eu")]}}
+    keys = lab.key("ops", admin=True), lab.key("public", policy="public-data")
     async with running_gateway(lab.config(models), lab.tmp_path) as (base, gw):
-        admin = lab.client(base, lab.key(gw, "ops", admin=True))
-        client = lab.client(base, lab.key(gw, "public", policy="public-data"))
+        admin, client = (lab.client(base, k) for k in keys)
         drilled, _ = await lab.chat(admin, "us-first", headers={"x-lockgate-drill-cut": "US"})
         normal, _ = await lab.chat(admin, "us-first")
         with pytest.raises(openai.PermissionDeniedError) as denied:

@@ -271,15 +271,13 @@ async def test_bad_requests_get_openai_errors(
 
 
 async def test_body_limit_gives_413(upstream: FakeUpstream, tmp_path: Path) -> None:
-    async with running_gateway(_cfg(upstream, server={"max_body_bytes": 2048}), tmp_path) as (base, _):
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(
-                base + "/v1/chat/completions",
-                json={"model": "ok", "messages": [{"role": "user", "content": "x" * 5000}]},
-            ) as r,
-        ):
-            got, body = r.status, await r.json()
+    big = {"model": "ok", "messages": [{"role": "user", "content": "x" * 5000}]}
+    async with (
+        running_gateway(_cfg(upstream, server={"max_body_bytes": 2048}), tmp_path) as (base, _),
+        aiohttp.ClientSession() as http,
+        http.post(base + "/v1/chat/completions", json=big) as r,
+    ):
+        got, body = r.status, await r.json()
     assert got == 413
     assert "max_body_bytes" in body["error"]["message"]
     assert upstream.requests == []
