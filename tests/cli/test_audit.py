@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,11 @@ from sqlalchemy import delete, func, select, update
 
 from lockgate.audit.signing import load_or_create_key, public_pem
 from lockgate.audit.tables import audit_log
-from lockgate.audit.testing import fill_chain, pg_test_url, sample_record, throwaway_database
+from lockgate.audit.testing import fill_chain, sample_record
 from lockgate.cli.audit import audit
 from lockgate.storage.db import open_store
 
 DAY = 86_400.0
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cli.db'}"
-        return
-    base = pg_test_url()
-    if base is None:
-        pytest.skip("LOCKGATE_TEST_PG_URL is not set (scripts/pg.sh starts a server)")
-    with throwaway_database(base) as url:
-        yield url
 
 
 @pytest.fixture
