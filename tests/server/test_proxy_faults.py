@@ -313,3 +313,48 @@ async def test_models_healthz_readyz_metrics_openapi(upstream: FakeUpstream, tmp
     assert "lockgate_request_duration_seconds_bucket" in metrics
     assert 'lockgate_tokens_total{alias="ok",deployment="up/ok",kind="completion"}' in metrics
     assert "/v1/chat/completions" in spec["paths"] and "/admin/keys" in spec["paths"]
+
+
+async def test_team_policy_applies_on_top_of_key_policy(tmp_path: Path) -> None:
+    eu, us = FakeUpstream("eu"), FakeUpstream("us")
+    await eu.start()
+    await us.start()
+    cfg = {
+        "providers": {"eu": remote(eu.url, catalogue="mistral"), "us": remote(us.url, catalogue="openai")},
+        "models": {"m": {"strategy": "ordered", "deployments": [{"provider": "us", "model": "ok"},
+                                                                 {"provider": "eu", "model": "ok"}]}},
+        "policies": {"teams": {"legal": "eu-sovereign"}},
+        "pii": {"enabled": False},
+    }  # fmt: skip
+    try:
+        async with running_gateway(cfg, tmp_path) as (base, gw):
+            from lockgate.auth.keys import create_key, load_principals
+
+            assert gw.store is not None
+            _, legal = create_key(gw.store, "l", team="legal")
+            _, other = create_key(gw.store, "o", team="sales")
+            gw.auth.replace(load_principals(gw.store))
+            r1 = await _client(base, legal).chat.completions.with_raw_response.create(
+                model="m", messages=[{"role": "user", "content": "x"}]
+            )
+            r2 = await _client(base, other).chat.completions.with_raw_response.create(
+                model="m", messages=[{"role": "user", "content": "x"}]
+            )
+    finally:
+        await eu.close()
+        await us.close()
+    assert r1.headers["x-lockgate-provider"] == "eu" and r1.headers["x-lockgate-policy"] == "eu-sovereign"
+    assert r2.headers["x-lockgate-provider"] == "us"
+
+
+async def test_unknown_team_policy_is_a_config_error(tmp_path: Path) -> None:
+    from lockgate.errors import ConfigError
+
+    up = FakeUpstream("u")
+    await up.start()
+    try:
+        with pytest.raises(ConfigError, match="'nowhere'"):
+            async with running_gateway({**_cfg(up), "policies": {"teams": {"x": "nowhere"}}}, tmp_path):
+                pass
+    finally:
+        await up.close()

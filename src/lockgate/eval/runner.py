@@ -26,6 +26,9 @@ from lockgate.eval.suite import Item, Suite
 
 FAILURES: tuple[type[BaseException], ...] = (openai.APIError,)
 Prices = dict[str, tuple[float, float]]  # model label or alias -> (input, output) per 1M tokens
+#: judge calls run greedy and bounded (an unbounded judge can ramble to the context limit);
+#: a judge spec such as ``smollm2@max_tokens=64`` overrides these
+JUDGE_PARAMS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 256}
 
 
 @dataclass(slots=True)
@@ -85,11 +88,12 @@ class Runner:
     def _judge_fn(self) -> JudgeFn | None:
         if self.judge_model is None:
             return None
-        judge = self.judge_model
+        judge = ModelSpec.parse(self.judge_model)
+        params = JUDGE_PARAMS | judge.params
 
         async def ask(messages: list[dict[str, Any]]) -> str:
             async with self._judge_limit:
-                completion, _ = await self._call(judge, messages, None, {"temperature": 0.0})
+                completion, _ = await self._call(judge.alias, messages, None, params)
             return completion.text
 
         return ask

@@ -44,7 +44,9 @@ class Message(_Strict):
     tool_call_id: str | None = None
 
     def wire(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
+        # "content" is always sent ("" for a tool-call-only assistant turn): many chat templates
+        # (SmolLM2's among them) concatenate message['content'] and fail on a null or missing one.
+        return self.model_dump(exclude_none=True) | {"content": self.content or ""}
 
 
 class GenParams(_Strict):

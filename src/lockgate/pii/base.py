@@ -2,24 +2,43 @@
 
 A detector turns one string into candidate `Match`es. Each one works in two steps: a compiled
 regular expression finds cheap *candidates*, then a well-kept library (python-stdnum,
-phonenumbers) validates them. Only validated values become matches.
+phonenumbers) validates them. Only validated values become matches. The patterns run only over
+the spots that `lockgate.pii.candidates.TextScan` found in one pass over the text.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from lockgate.pii.candidates import TextScan
 from lockgate.pii.config import PiiConfig
 from lockgate.pii.findings import Match
 
 
 class Detector(Protocol):
-    """Finds one family of identifiers in a string."""
+    """Finds one family of identifiers in a string.
+
+    `find_in` reads a `TextScan` that the scanner shares between all detectors of one text;
+    `find(text)` is the same for a lone string.
+    """
 
     def find(self, text: str) -> Iterable[Match]: ...
+
+    def find_in(self, scan: TextScan) -> Iterable[Match]: ...
+
+
+class ScanDetector:
+    """Base for detectors that work on a `TextScan`: gives them `find(text)`."""
+
+    def find(self, text: str) -> Iterable[Match]:
+        return self.find_in(TextScan(text))
+
+    def find_in(self, scan: TextScan) -> Iterable[Match]:
+        raise NotImplementedError
 
 
 DetectorFactory = Callable[[PiiConfig], Detector]
@@ -58,6 +77,8 @@ class Keywords:
 
     `anywhere` is a C-speed substring test on the lower-cased text that lets a detector skip
     its pattern entirely when none of the words occur; `near` checks one candidate.
+    `positions` lists where the stems occur (C-speed `str.find`), so `near_in` runs the
+    pattern only where a stem stands within reach of the candidate.
     """
 
     stems: tuple[str, ...]
@@ -66,10 +87,38 @@ class Keywords:
     def anywhere(self, lowered: str) -> bool:
         return any(stem in lowered for stem in self.stems)
 
+    def positions(self, lowered: str) -> list[int]:
+        found: list[int] = []
+        for stem in self.stems:
+            at = lowered.find(stem)
+            while at != -1:
+                found.append(at)
+                at = lowered.find(stem, at + 1)
+        found.sort()
+        return found
+
     def near(self, text: str, match: Match, before: int = 48, after: int = 24) -> bool:
-        if self.pattern.search(text, max(0, match.start - before), match.start) is not None:
+        return self.near_span(text, match.start, match.end, before, after)
+
+    def near_span(self, text: str, start: int, end: int, before: int = 48, after: int = 24) -> bool:
+        if self.pattern.search(text, max(0, start - before), start) is not None:
             return True
-        return self.pattern.search(text, match.end, match.end + after) is not None
+        return self.pattern.search(text, end, end + after) is not None
+
+    def near_in(self, scan: TextScan, start: int, end: int, before: int = 48, after: int = 24) -> bool:
+        """`near`, skipping the pattern when no stem occurs in either window.
+
+        A word the pattern finds holds one of the stems, so a stem in the lower-cased text
+        lies inside the same window; that holds only while lower-casing keeps every position.
+        """
+        if len(scan.lowered) == len(scan.text):
+            spots = scan.keyword_positions(self)
+            lo = bisect_left(spots, max(0, start - before))
+            if lo == len(spots) or spots[lo] >= end + after:
+                return False
+            if spots[lo] >= start and spots[bisect_left(spots, end, lo)] >= end + after:
+                return False
+        return self.near_span(scan.text, start, end, before, after)
 
 
 def keywords(*words: str) -> Keywords:
@@ -78,6 +127,7 @@ def keywords(*words: str) -> Keywords:
     `keywords("telefon*", "bel")` finds "Telefonnummer" and "bel", but not "below".
     """
     stems = tuple(w.rstrip("*").lower() for w in words)
+    stems = tuple(s for s in stems if not any(o != s and o in s for o in stems))  # "tel" covers "telefon"
     alternatives = "|".join(re.escape(w.rstrip("*")) + ("" if w.endswith("*") else r"\b") for w in words)
     return Keywords(stems, re.compile(rf"(?<![^\W\d_])(?:{alternatives})", re.IGNORECASE))
 

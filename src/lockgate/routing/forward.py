@@ -78,6 +78,9 @@ async def forward(
     backoffs = 0
     retry_after: float | None = None
     for dep in _plan(ordered, retry.attempts):
+        if not dep.provider.is_ready():
+            reasons.append(f"{dep.name}: not ready")
+            continue
         if not dep.breaker.allow():
             reasons.append(f"{dep.name}: circuit open")
             continue
@@ -118,7 +121,7 @@ async def forward(
         return Outcome(dep, resp, attempts, reason)
     if last is None:
         raise ServiceUnavailable(
-            "Every eligible deployment is temporarily unavailable (circuit open); retry shortly.",
+            f"Every eligible deployment is temporarily unavailable ({'; '.join(reasons)}); retry shortly.",
             headers={"Retry-After": str(int(min(d.breaker.reset_after for d in ordered)))},
         )
     raise last

@@ -43,12 +43,16 @@ class Decider:
         self.default_policy = cfg.keys.policy or cfg.policies.default
         self.default_pii_policy = cfg.keys.pii_policy or cfg.policies.pii_default
         self.action = cfg.pii.action
+        self.team_policies = cfg.policies.teams
 
     def base_policies(self, principal: Principal, headers: Mapping[str, str]) -> list[str]:
         names: list[str] = []
         own = principal.policy or self.default_policy
         if own:
             names.append(own)
+        team = self.team_policies.get(principal.team) if principal.team else None
+        if team and team not in names:
+            names.append(team)
         extra = headers.get(POLICY_HEADER)
         if extra:
             # a request can only add policies (AND), which can only shrink the eligible set

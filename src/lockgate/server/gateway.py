@@ -53,9 +53,8 @@ class Gateway:
         METRICS.known_aliases = frozenset(self.router.routes)
         self.cuts = CutSet()
         self.policy = PolicyEngine(cfg, self.cuts)
-        for name in filter(
-            None, (cfg.keys.policy, cfg.policies.default, cfg.keys.pii_policy, cfg.policies.pii_default)
-        ):
+        named = (cfg.keys.policy, cfg.policies.default, cfg.keys.pii_policy, cfg.policies.pii_default)
+        for name in filter(None, (*named, *cfg.policies.teams.values())):
             try:
                 self.policy.check_names([name])
             except Exception:

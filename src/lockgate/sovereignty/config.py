@@ -59,3 +59,7 @@ class PolicyConfig(BaseModel):
     pii_default: str | None = Field(
         "on-prem-only", description="Policy added when a request carries personal data."
     )
+    teams: dict[str, str] = Field(
+        default_factory=dict,
+        description="Policy per team; a key of that team is held to it as well as to its own (AND).",
+    )

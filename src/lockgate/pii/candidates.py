@@ -1,0 +1,119 @@
+"""One cheap pass over a text that tells every detector where its identifiers can start.
+
+Scanning a 2 KB prompt with ten patterns costs ten passes of Python's regular-expression engine
+over every character. `TextScan` makes one pass instead, with a single compiled pattern whose
+first character class lets the engine skip plain prose in C, and records two kinds of spots:
+
+* **number clusters**: a run of digits and the separators identifiers are printed with
+  (`[ \\-./()]`), starting at a digit, `+` or `(`, holding at least six digits. Every card,
+  phone number and numeric national ID lies inside one cluster (they hold seven or more digits
+  and nothing else but those separators), so their patterns only run over clusters.
+* **capital anchors**: an upper-case letter followed by another one and then a digit within a
+  few characters (IBAN, VAT prefixes) or by the letters of a codice fiscale.
+
+A detector then runs its own, unchanged pattern with `search_windows` / `match_starts`, which
+reproduce `pattern.finditer(text)` for the matches that start inside those spots: the same
+matches, the same left-to-right non-overlapping order, the same look-behind and look-ahead
+context (the engine sees the whole text, up to a bounded reach past each spot).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lockgate.pii.base import Keywords
+
+Window = tuple[int, int]  # matches must start in [lo, hi)
+
+_CANDIDATES = re.compile(
+    r"[+(\dA-Z]"
+    r"(?:(?<=[+(\d])(?:[ \-./()]*\d){5,}"
+    r"|(?<=[A-Z])(?=[A-Z](?:[0-9A-Z .\-]{0,16}\d|[A-Z]{4}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST])))"
+)
+
+
+class TextScan:
+    """A text plus what the detectors share about it, each part computed once, on first use."""
+
+    __slots__ = ("_anchors", "_clusters", "_keywords", "_lowered", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._clusters: list[Window] | None = None
+        self._anchors: list[int] | None = None
+        self._lowered: str | None = None
+        self._keywords: dict[Keywords, list[int]] = {}
+
+    @property
+    def clusters(self) -> list[Window]:
+        """Spans of digit runs with separators that hold at least six digits, left to right."""
+        if self._clusters is None:
+            self._spots()
+        assert self._clusters is not None
+        return self._clusters
+
+    @property
+    def anchors(self) -> list[int]:
+        """Positions of upper-case letters that may start an IBAN, a VAT number or a codice fiscale."""
+        if self._anchors is None:
+            self._spots()
+        assert self._anchors is not None
+        return self._anchors
+
+    @property
+    def lowered(self) -> str:
+        if self._lowered is None:
+            self._lowered = self.text.lower()
+        return self._lowered
+
+    def keyword_positions(self, keywords: Keywords) -> list[int]:
+        """Sorted positions in the lower-cased text where one of `keywords`' stems occurs."""
+        found = self._keywords.get(keywords)
+        if found is None:
+            found = self._keywords[keywords] = keywords.positions(self.lowered)
+        return found
+
+    def _spots(self) -> None:
+        clusters: list[Window] = []
+        anchors: list[int] = []
+        for hit in _CANDIDATES.finditer(self.text):
+            start, end = hit.span()
+            if end - start == 1:
+                anchors.append(start)
+            else:
+                clusters.append((start, end))
+        self._clusters, self._anchors = clusters, anchors
+
+
+def search_windows(pattern: re.Pattern[str], text: str, windows: Iterable[Window], reach: int) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)`, limited to the matches that start inside `windows`.
+
+    `windows` are sorted and must hold every position where a match could start. The engine
+    sees the text up to `reach` characters past each window: at least the longest a match (with
+    its look-ahead) can run past the window's end, so no match is cut short.
+    """
+    done = 0
+    size = len(text)
+    for lo, hi in windows:
+        pos = max(lo, done)
+        stop = min(size, hi + reach)
+        while pos < hi:
+            hit = pattern.search(text, pos, stop)
+            if hit is None or hit.start() >= hi:
+                break
+            yield hit
+            done = pos = hit.end()
+
+
+def match_starts(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)`, limited to matches at `starts` (sorted; every possible start)."""
+    done = 0
+    for start in starts:
+        if start >= done:
+            hit = pattern.match(text, start)
+            if hit is not None:
+                yield hit
+                done = hit.end()
