@@ -9,7 +9,6 @@ from pathlib import Path
 
 import openai
 import pytest
-
 from tests.conftest import start_served_gateway, stop_served_gateway
 from tests.support.upstream import FakeUpstream
 

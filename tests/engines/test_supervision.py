@@ -10,13 +10,13 @@ from pathlib import Path
 
 import openai
 import pytest
+from tests.support.gateway import running_gateway
 
 from lockgate.config.loader import parse_config
 from lockgate.engines.models import resolve_model_path
 from lockgate.engines.process import EngineStartError, SupervisedProcess, free_port
 from lockgate.errors import ConfigError
 from lockgate.providers.llamacpp import LlamaCppProvider
-from tests.support.gateway import running_gateway
 
 pytestmark = pytest.mark.engine
 
@@ -82,7 +82,7 @@ async def test_gate_refuses_unregistered_model(tmp_path: Path) -> None:
     copy.write_bytes(resolve_model_path("bundled:smollm2").read_bytes())
     cfg = _engine_cfg()
     cfg["providers"]["local"]["engine"]["model"] = str(copy)  # type: ignore[index]
-    with pytest.raises(Exception, match="not registered|unregistered|lockgate models add") as info:
+    with pytest.raises(Exception, match=r"not registered|unregistered|lockgate models add") as info:
         async with running_gateway(cfg, tmp_path):
             pass
     assert type(info.value).__name__ == "GateRefused"
