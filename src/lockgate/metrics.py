@@ -1,72 +1,131 @@
-"""Prometheus metrics for the request path.  Label children are cached per deployment so a
-request costs a dict lookup and a few increments, not a label resolution."""
+"""Prometheus metrics for the request path.
+
+The request path only bumps plain Python numbers (one event loop thread, so no locks); a
+custom collector turns them into the standard exposition when ``/metrics`` is scraped.
+Metric names and labels are those of ``prometheus_client`` counters and histograms.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from bisect import bisect_left
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
     from lockgate.records import RequestRecord
     from lockgate.routing.deployment import Deployment
 
-_LAT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
 
 
-class Metrics:
+class _Histogram:
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # last: +Inf
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def buckets(self) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        total = 0
+        for bound, n in zip((*map(str, self.bounds), "+Inf"), self.counts, strict=True):
+            total += n
+            out.append((bound, float(total)))
+        return out
+
+
+class Metrics(Collector):
     def __init__(self) -> None:
-        labels = ("alias", "deployment")
-        self.requests = Counter(
-            "lockgate_requests", "Requests by alias, deployment and HTTP status", (*labels, "status")
-        )
-        self.latency = Histogram(
-            "lockgate_request_duration_seconds", "End-to-end request latency", labels, buckets=_LAT_BUCKETS
-        )
-        self.ttft = Histogram(
-            "lockgate_time_to_first_token_seconds",
-            "Time to first streamed chunk",
-            labels,
-            buckets=_LAT_BUCKETS,
-        )
-        self.overhead = Histogram(
-            "lockgate_overhead_seconds",
-            "Gateway time outside the upstream call (non-streamed)",
-            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
-        )
-        self.tokens = Counter("lockgate_tokens", "Tokens by alias, deployment and kind", (*labels, "kind"))
-        self.upstream_errors = Counter(
-            "lockgate_upstream_errors", "Upstream failures by deployment and kind", ("deployment", "kind")
-        )
-        self.inflight = Gauge("lockgate_inflight_requests", "Requests in flight")
-        self.breaker_open = Gauge(
-            "lockgate_circuit_open", "1 when a deployment's circuit breaker is open", ("deployment",)
-        )
-        self._children: dict[tuple[str, ...], Any] = {}
+        self.requests: dict[tuple[str, str, str], int] = {}
+        self.tokens: dict[tuple[str, str, str], int] = {}
+        self.upstream_errors: dict[tuple[str, str], int] = {}
+        self.latency: dict[tuple[str, str], _Histogram] = {}
+        self.ttft: dict[tuple[str, str], _Histogram] = {}
+        self.overhead = _Histogram(OVERHEAD_BUCKETS)
         self.known_aliases: frozenset[str] = frozenset()
+        self.deployments: list[Deployment] = []
 
-    def _child(self, metric: Any, *labels: str) -> Any:
-        key = (metric._name, *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
-
+    # -- request path ----------------------------------------------------------------------
     def upstream_error(self, dep: Deployment, kind: str) -> None:
-        self._child(self.upstream_errors, dep.name, kind).inc()
+        key = (dep.name, kind)
+        self.upstream_errors[key] = self.upstream_errors.get(key, 0) + 1
 
     def observe(self, rec: RequestRecord) -> None:
         # client-supplied names that match no alias are not used as labels (cardinality)
         alias = rec.model_alias if rec.model_alias in self.known_aliases else ""
-        dep = rec.deployment or ""
-        self._child(self.requests, alias, dep, str(rec.status)).inc()
-        self._child(self.latency, alias, dep).observe(rec.latency_ms / 1000.0)
+        pair = (alias or "", rec.deployment or "")
+        key = (*pair, str(rec.status))
+        self.requests[key] = self.requests.get(key, 0) + 1
+        hist = self.latency.get(pair)
+        if hist is None:
+            hist = self.latency[pair] = _Histogram(LATENCY_BUCKETS)
+        hist.observe(rec.latency_ms / 1000.0)
         if rec.ttft_ms is not None:
-            self._child(self.ttft, alias, dep).observe(rec.ttft_ms / 1000.0)
-        if rec.prompt_tokens:
-            self._child(self.tokens, alias, dep, "prompt").inc(rec.prompt_tokens)
-        if rec.completion_tokens:
-            self._child(self.tokens, alias, dep, "completion").inc(rec.completion_tokens)
+            ttft = self.ttft.get(pair)
+            if ttft is None:
+                ttft = self.ttft[pair] = _Histogram(LATENCY_BUCKETS)
+            ttft.observe(rec.ttft_ms / 1000.0)
+        for kind, n in (("prompt", rec.prompt_tokens), ("completion", rec.completion_tokens)):
+            if n:
+                tkey = (*pair, kind)
+                self.tokens[tkey] = self.tokens.get(tkey, 0) + n
+
+    def observe_overhead(self, seconds: float) -> None:
+        self.overhead.observe(seconds)
+
+    # -- scrape ------------------------------------------------------------------------------
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily | GaugeMetricFamily]:
+        labels = ["alias", "deployment"]
+        req = CounterMetricFamily(
+            "lockgate_requests", "Requests by alias, deployment and status", labels=[*labels, "status"]
+        )
+        for k, v in list(self.requests.items()):
+            req.add_metric(list(k), v)
+        yield req
+        tok = CounterMetricFamily(
+            "lockgate_tokens", "Tokens by alias, deployment and kind", labels=[*labels, "kind"]
+        )
+        for k, v in list(self.tokens.items()):
+            tok.add_metric(list(k), v)
+        yield tok
+        err = CounterMetricFamily(
+            "lockgate_upstream_errors", "Upstream failures", labels=["deployment", "kind"]
+        )
+        for k2, v in list(self.upstream_errors.items()):
+            err.add_metric(list(k2), v)
+        yield err
+        for name, doc, table in (
+            ("lockgate_request_duration_seconds", "End-to-end request latency", self.latency),
+            ("lockgate_time_to_first_token_seconds", "Time to first streamed chunk", self.ttft),
+        ):
+            fam = HistogramMetricFamily(name, doc, labels=labels)
+            for k2, h in list(table.items()):
+                fam.add_metric(list(k2), h.buckets(), h.sum)
+            yield fam
+        over = HistogramMetricFamily("lockgate_overhead_seconds", "Gateway time outside the upstream call")
+        over.add_metric([], self.overhead.buckets(), self.overhead.sum)
+        yield over
+        inflight = GaugeMetricFamily(
+            "lockgate_inflight_requests", "Requests in flight per deployment", labels=["deployment"]
+        )
+        breaker = GaugeMetricFamily(
+            "lockgate_circuit_open", "1 while a deployment's breaker is open", labels=["deployment"]
+        )
+        for d in self.deployments:
+            inflight.add_metric([d.name], d.stats.inflight)
+            breaker.add_metric([d.name], 0 if d.breaker.state.value == "closed" else 1)
+        yield inflight
+        yield breaker
 
 
 METRICS = Metrics()
+REGISTRY.register(METRICS)

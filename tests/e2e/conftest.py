@@ -10,22 +10,22 @@ same upstreams on a loop of their own, for a gateway that runs as a separate pro
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import openai
 import orjson
 import pytest
 import yaml
 from aiohttp import web
+from openai.types.chat import ChatCompletionMessageParam
+from sqlalchemy import Engine
 from tests.support.gateway import remote
 from tests.support.upstream import FakeUpstream, chunk
-
-from openai.types.chat import ChatCompletionMessageParam
-
-from sqlalchemy import Engine
 
 from lockgate.auth.keys import create_key
 from lockgate.storage.db import open_store
@@ -61,6 +61,30 @@ def provider_spec(name: str, url: str) -> dict[str, Any]:
     else:
         extra["catalogue"] = catalogue
     return remote(url, **extra)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (an unreachable provider)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def admin_call(method: str, url: str, key: str, json: Any = None) -> tuple[int, Any]:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.request(method, url, json=json, headers={"Authorization": f"Bearer {key}"}) as r,
+    ):
+        return r.status, await r.json()
+
+
+async def wait_for(check: Callable[[], bool], what: str) -> None:
+    """Poll a condition the gateway reaches on its own (a background refresh, a timer)."""
+    for _ in range(300):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
 
 
 def dep(provider: str, model: str = "ok", **extra: Any) -> dict[str, Any]:

@@ -86,3 +86,26 @@ def test_readyz_names_engine_replicas(bundled_gateway: ServedGateway) -> None:
         body = json.load(r)
     assert body["status"] == "ready"
     assert len(body["engines"]["local"]) == 2
+
+
+def test_tool_call_turn_without_content_and_context_overflow(bundled_gateway: ServedGateway) -> None:
+    client = openai.OpenAI(base_url=bundled_gateway.base_url + "/v1", api_key="unused", max_retries=0)
+    messages = [
+        {"role": "user", "content": "What is the weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "call_1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Paris"}'}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "Sunny, 21 C"},
+    ]  # fmt: skip
+    reply = client.chat.completions.create(model="smollm2", messages=messages, max_tokens=8)  # type: ignore[arg-type]
+    assert reply.choices[0].message.content is not None
+    # a prompt beyond the engine's context is the caller's error (400), for streams too
+    huge = [{"role": "user", "content": "word " * 5000}]
+    with pytest.raises(openai.BadRequestError, match="cannot run this request"):
+        client.chat.completions.create(model="smollm2", messages=huge, max_tokens=4)  # type: ignore[arg-type]
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="smollm2", messages=huge, max_tokens=4, stream=True)  # type: ignore[arg-type]
+    # and it did not open the circuit breaker for everyone else
+    ok = client.chat.completions.create(
+        model="smollm2", messages=[{"role": "user", "content": "Hi"}], max_tokens=4
+    )
+    assert ok.choices[0].message.content

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +91,7 @@ def example(
     stop_served_gateway(gw)
 
 
-def _wait(check: Any, what: str) -> None:
+def _wait(check: Callable[[], bool], what: str) -> None:
     for _ in range(200):
         if check():
             return

@@ -8,16 +8,13 @@ test can prove where a request did — and did not — go.
 from __future__ import annotations
 
 import asyncio
-import socket
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import openai
 import pytest
 from click.testing import CliRunner
 from openai.types.chat import ChatCompletionMessageParam
-from tests.e2e.conftest import SovereignLab, dep
+from tests.e2e.conftest import SovereignLab, admin_call, dep, free_port, wait_for
 from tests.support.gateway import remote, running_gateway
 
 from lockgate.cli import cli
@@ -43,22 +40,6 @@ def tool_call_messages(arguments: str) -> list[ChatCompletionMessageParam]:
          "function": {"name": "send_mail", "arguments": arguments}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": "queued"},
     ]  # fmt: skip
-
-
-async def admin_call(method: str, url: str, key: str, json: Any = None) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as s, s.request(
-        method, url, json=json, headers={"Authorization": f"Bearer {key}"}
-    ) as r:
-        return r.status, await r.json()
-
-
-async def wait_for(check: Any, what: str) -> None:
-    """Poll a condition the gateway reaches on its own (a background refresh, a timer)."""
-    for _ in range(300):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def breaker(gw: Gateway, alias: str, provider: str) -> str:
@@ -228,7 +209,10 @@ async def test_redaction_round_trip_streaming(lab: SovereignLab, alias: str) -> 
     assert not any("[IBAN_" in d or "[EMAIL_" in d for d in deltas)  # no placeholder leaks out
     sent = lab.received("eu")
     assert IBAN.encode() not in sent and EMAIL.encode() not in sent
-    assert lab.ups["eu"].requests[0]["messages"][0]["content"] == "Send [IBAN_1] to [EMAIL_1] and [IBAN_1] again."
+    assert (
+        lab.ups["eu"].requests[0]["messages"][0]["content"]
+        == "Send [IBAN_1] to [EMAIL_1] and [IBAN_1] again."
+    )
 
 
 # -- 6. retries and the circuit breaker ---------------------------------------------------------
@@ -277,12 +261,6 @@ async def test_circuit_breaker_opens_skips_and_closes_after_probe(lab: Sovereign
 
 
 # -- 7. insurance: the self-hosted copy takes over -------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _insured(primary: str, model: str = "deepseek-chat") -> dict[str, Any]:
     copy = dep("own", "r1-distill", self_hosted_copy_of="deepseek-chat")
     return {"strategy": "ordered", "protected": True, "deployments": [dep(primary, model), copy]}
@@ -291,7 +269,7 @@ def _insured(primary: str, model: str = "deepseek-chat") -> dict[str, Any]:
 async def test_insurance_when_hosted_fails_or_is_unreachable(lab: SovereignLab) -> None:
     models = {"down": _insured("cn", "fail500"), "dead": _insured("cn-dead")}
     cfg = lab.config(models)
-    dead = f"http://127.0.0.1:{_free_port()}/v1"
+    dead = f"http://127.0.0.1:{free_port()}/v1"
     cfg["providers"]["cn-dead"] = remote(dead, catalogue="deepseek", timeouts={"connect": 2, "read": 5})
     key = lab.key("public", policy="public-data")
     async with running_gateway(cfg, lab.tmp_path) as (base, _):
@@ -305,14 +283,6 @@ async def test_insurance_when_hosted_fails_or_is_unreachable(lab: SovereignLab) 
     assert "unreachable" in results["dead"][0]["x-lockgate-route"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: src/lockgate/server/proxy.py Proxy._note_route labels a self-hosted copy "
-    "'insurance' only when forward() fell back (reason != 'primary'); when the policy (or a cut) "
-    "already removed the hosted deployment, the copy is the first candidate and the route says "
-    "'primary'. Fix: also label it insurance when a hosted deployment of the alias was excluded "
-    "(e.g. carry the exclusions in Decision and pass them to _note_route).",
-)
 async def test_insurance_header_when_hosted_is_excluded_by_policy(lab: SovereignLab) -> None:
     key = lab.key("eu", policy="eu-sovereign")
     async with running_gateway(lab.config({"deepseek-chat": _insured("cn")}), lab.tmp_path) as (base, _):

@@ -3,7 +3,7 @@
 ``record_hash = sha256(bytes.fromhex(prev_hash) || canonical(row))`` where ``canonical`` is
 sorted-key, compact JSON of the hashed fields, each normalised to its column type first, so
 a row read back from SQLite or PostgreSQL hashes exactly as it did before it was written.
-Floats are rendered by ``float.__repr__`` (shortest round-trip form, the same on every
+JSON is rendered by orjson (floats in their shortest round-trip form, the same on every
 platform).  ``seq`` and ``chain_id`` are not hashed: the position of a record is fixed by the
 ``prev_hash`` links and, at each checkpoint, by the signed ``(seq, record_hash)``.  Bodies
 are not hashed either (they may be erased earlier than the record); their plaintext
@@ -17,6 +17,8 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import orjson
 
 from lockgate.records import RequestRecord
 
@@ -88,17 +90,37 @@ def normalise(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {name: fix(row.get(name)) for name, fix in HASHED_FIELDS.items()}
 
 
+def _canonical_normalised(values: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+
+
 def canonical(row: Mapping[Any, Any]) -> bytes:
-    text = json.dumps(normalise(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return text.encode("utf-8")
+    return _canonical_normalised(normalise(row))
+
+
+def link_canonical(prev_hash: str, canon: bytes) -> str:
+    return hashlib.sha256(bytes.fromhex(prev_hash) + canon).hexdigest()
 
 
 def link(prev_hash: str, row: Mapping[Any, Any]) -> str:
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical(row)).hexdigest()
+    return link_canonical(prev_hash, canonical(row))
+
+
+CANONICAL_KEY = "_canonical"  # carried from prepared_row to the appender, never stored
+
+
+def prepared_row(record: RequestRecord) -> dict[str, Any]:
+    """``record_columns`` plus the canonical bytes under ``CANONICAL_KEY``, so the appender
+    hashes the record without normalising it a second time."""
+    values = {name: fix(getattr(record, name)) for name, fix in HASHED_FIELDS.items()}
+    canon = _canonical_normalised(values)
+    values["pii_findings"] = orjson.dumps(values["pii_findings"], option=orjson.OPT_SORT_KEYS).decode()
+    values[CANONICAL_KEY] = canon
+    return values
 
 
 def record_columns(record: RequestRecord) -> dict[str, Any]:
     """The hashed columns of a record as they are stored (findings as canonical JSON text)."""
-    values = normalise(record.as_dict())
-    values["pii_findings"] = json.dumps(values["pii_findings"], sort_keys=True, separators=(",", ":"))
+    values = prepared_row(record)
+    del values[CANONICAL_KEY]
     return values

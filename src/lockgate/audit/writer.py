@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from lockgate.audit import appender, metrics
-from lockgate.audit.chain import record_columns
+from lockgate.audit.chain import prepared_row
 from lockgate.audit.crypto import ContentCipher
 from lockgate.audit.signing import DEFAULT_KEY_FILE, Signer, load_or_create_key
 from lockgate.config.schema import GatewayConfig
@@ -149,7 +149,7 @@ class AuditSink:
             await asyncio.wait_for(self._wake.wait(), self.flush_interval)
 
     def _row(self, record: RequestRecord) -> dict[str, Any]:
-        row = record_columns(record)
+        row = prepared_row(record)
         for field in ("request_body", "response_body"):
             body: bytes | None = getattr(record, field)
             row[field] = None

@@ -21,9 +21,11 @@ class Authenticator:
     def __init__(self, mode: str, bootstrap_admin: str | None = None) -> None:
         self.mode = mode
         self._keys: dict[str, Principal] = {}
+        self.generation = 0
         self._bootstrap = hash_secret(bootstrap_admin) if bootstrap_admin else None
 
     def replace(self, keys: Mapping[str, Principal]) -> None:
+        self.generation += 1
         had = bool(self._keys)
         self._keys = dict(keys)
         if self._bootstrap:
@@ -63,7 +65,10 @@ class Authenticator:
     async def refresh_forever(self, engine: Engine, interval: float) -> None:
         while True:
             try:
-                self.replace(await asyncio.to_thread(load_principals, engine))
+                seen = self.generation
+                keys = await asyncio.to_thread(load_principals, engine)
+                if self.generation == seen:  # an admin change landed meanwhile: keep the newer set
+                    self.replace(keys)
             except Exception as exc:  # the store may be briefly unavailable; keep the last known keys
                 log.warning("key refresh failed (keeping the last known keys): %s", exc)
             await asyncio.sleep(interval)

@@ -78,7 +78,9 @@ def list_keys(engine: Engine, include_revoked: bool = False) -> list[dict[str, A
         q = q.where(api_keys.c.revoked_at.is_(None))
     with engine.connect() as conn:
         # column names are quoted_name (a str subclass); JSON encoders want plain str keys
-        return [{"".join(k): v for k, v in row._asdict().items() if k != "secret_hash"} for row in conn.execute(q)]
+        return [
+            {"".join(k): v for k, v in row._asdict().items() if k != "secret_hash"} for row in conn.execute(q)
+        ]
 
 
 def revoke_key(engine: Engine, key_id: str) -> bool:

@@ -113,16 +113,22 @@ async def _iterate_in_thread(
 
 async def _stream(request: web.Request, engine: Engine, make: Any, finish: Any) -> web.StreamResponse:
     """Relay a generator of chunks as SSE; ``finish(chunks, usage)`` returns the usage chunk or None."""
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-    await resp.prepare(request)
     queue: asyncio.Queue[Any] = asyncio.Queue()
     stop = threading.Event()
     task = asyncio.create_task(_iterate_in_thread(engine, make, queue, stop))
+    first = await queue.get()
+    if first[0] == "error":  # failed before any token: still time for a proper HTTP status
+        await task
+        return _rejected(first[1])
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     chunks: list[dict[str, Any]] = []
     usage: dict[str, int] = {}
+    pending: Any = first
     try:
+        await resp.prepare(request)
         while True:
-            kind, item = await queue.get()
+            kind, item = pending if pending is not None else await queue.get()
+            pending = None
             if kind == "end":
                 usage = item
                 break
@@ -141,6 +147,20 @@ async def _stream(request: web.Request, engine: Engine, make: Any, finish: Any) 
         stop.set()
         await asyncio.shield(task)
     return resp
+
+
+def _template_safe(message: Any) -> Any:
+    """OpenAI allows an assistant turn with tool_calls and no content; chat templates index
+    ``message['content']`` unconditionally, so give them an empty string."""
+    if isinstance(message, dict) and message.get("content") is None:
+        return {**message, "content": ""}
+    return message
+
+
+def _rejected(exc: Exception) -> web.Response:
+    """A request the engine cannot run (template cannot render it, context overflow …) is the
+    caller's error (400), so it never counts against the gateway's circuit breaker."""
+    return _error(400, f"the engine cannot run this request: {type(exc).__name__}: {exc}")
 
 
 def _usage_chunk(obj: str, chunks: list[dict[str, Any]], usage: dict[str, int]) -> dict[str, Any]:
@@ -163,12 +183,16 @@ async def chat(request: web.Request) -> web.StreamResponse:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return _error(400, "messages must be a non-empty list", "messages")
+    messages = [_template_safe(m) for m in messages]
     kw = _chat_kwargs(body)
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if not body.get("stream"):
-        result = await asyncio.to_thread(
-            _locked, engine, lambda: engine.llm.create_chat_completion(messages, **kw)
-        )
+        try:
+            result = await asyncio.to_thread(
+                _locked, engine, lambda: engine.llm.create_chat_completion(messages, **kw)
+            )
+        except Exception as exc:
+            return _rejected(exc)
         result["model"] = body.get("model") or engine.alias
         return web.json_response(result, dumps=lambda o: orjson.dumps(o).decode())
 
@@ -191,7 +215,9 @@ async def completions(request: web.Request) -> web.StreamResponse:
         prompt = prompt[0]
     if not isinstance(prompt, str):
         return _error(400, "prompt must be a string", "prompt")
-    kw: dict[str, Any] = {k: body[k] for k in ("temperature", "top_p", "stop", "seed", "echo", "logprobs") if k in body}
+    kw: dict[str, Any] = {
+        k: body[k] for k in ("temperature", "top_p", "stop", "seed", "echo", "logprobs") if k in body
+    }
     kw["max_tokens"] = _max_tokens(body) or 16
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if not body.get("stream"):

@@ -73,7 +73,12 @@ def scatter(points: list[Point], x_label: str, y_label: str, w: int = 760, h: in
             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{colour(n)}" fill-opacity="0.75" '
             f'stroke="{colour(n)}"><title>{title}</title></circle>'
         )
-        parts.append(f'<text x="{cx + r + 4:.1f}" y="{cy + 4:.1f}" {FONT}>{escape(p.label)}</text>')
+        # labels of points in the right half go to their left, so they are not cut off at the edge
+        right = cx > w / 2
+        lx, anchor = (cx - r - 4, "end") if right else (cx + r + 4, "start")
+        parts.append(
+            f'<text x="{lx:.1f}" y="{cy + 4:.1f}" text-anchor="{anchor}" {FONT}>{escape(p.label)}</text>'
+        )
     return _svg(w, h, "quality-scatter", parts)
 
 

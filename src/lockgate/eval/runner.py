@@ -57,6 +57,7 @@ class Runner:
         self._limits = {m.label: asyncio.Semaphore(self.concurrency) for m in self.models}
         self._judge_limit = asyncio.Semaphore(self.concurrency)
         self.infos = {m.label: ModelInfo(label=m.label, alias=m.alias, params=m.params) for m in self.models}
+        self._judge = ModelSpec.parse(self.judge_model) if self.judge_model is not None else None
 
     async def run(self) -> list[ItemResult]:
         """Run every pending pair; on cancellation the finished ones stay in ``results``."""
@@ -86,9 +87,9 @@ class Runner:
         return completion, False
 
     def _judge_fn(self) -> JudgeFn | None:
-        if self.judge_model is None:
+        judge = self._judge
+        if judge is None:
             return None
-        judge = ModelSpec.parse(self.judge_model)
         params = JUDGE_PARAMS | judge.params
 
         async def ask(messages: list[dict[str, Any]]) -> str:

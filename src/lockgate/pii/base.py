@@ -108,15 +108,16 @@ class Keywords:
     def near_in(self, scan: TextScan, start: int, end: int, before: int = 48, after: int = 24) -> bool:
         """`near`, skipping the pattern when no stem occurs in either window.
 
-        A word the pattern finds holds one of the stems, so a stem in the lower-cased text
-        lies inside the same window; that holds only while lower-casing keeps every position.
+        A word the pattern finds holds one of the stems, so that stem occurs in the lower-cased
+        text inside the same window, as long as lower-casing keeps every character in place.
         """
-        if len(scan.lowered) == len(scan.text):
+        if scan.lower_keeps_places:
             spots = scan.keyword_positions(self)
-            lo = bisect_left(spots, max(0, start - before))
-            if lo == len(spots) or spots[lo] >= end + after:
-                return False
-            if spots[lo] >= start and spots[bisect_left(spots, end, lo)] >= end + after:
+            i = bisect_left(spots, max(0, start - before))
+            j = bisect_left(spots, end, i)
+            in_before = i < len(spots) and spots[i] < start
+            in_after = j < len(spots) and spots[j] < end + after
+            if not (in_before or in_after):
                 return False
         return self.near_span(scan.text, start, end, before, after)
 
@@ -137,7 +138,3 @@ def standalone(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
     return not (before.isalnum() or after.isalnum())
-
-
-def digit_count(value: str) -> int:
-    return sum(ch.isdigit() for ch in value)

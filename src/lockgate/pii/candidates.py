@@ -1,7 +1,7 @@
 """One cheap pass over a text that tells every detector where its identifiers can start.
 
 Scanning a 2 KB prompt with ten patterns costs ten passes of Python's regular-expression engine
-over every character. `TextScan` makes one pass instead, with a single compiled pattern whose
+over every character. `TextScan` makes at most two passes instead, each with a pattern whose
 first character class lets the engine skip plain prose in C, and records two kinds of spots:
 
 * **number clusters**: a run of digits and the separators identifiers are printed with
@@ -28,39 +28,47 @@ if TYPE_CHECKING:
 
 Window = tuple[int, int]  # matches must start in [lo, hi)
 
-_CANDIDATES = re.compile(
-    r"[+(\dA-Z]"
-    r"(?:(?<=[+(\d])(?:[ \-./()]*\d){5,}"
-    r"|(?<=[A-Z])(?=[A-Z](?:[0-9A-Z .\-]{0,16}\d|[A-Z]{4}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST])))"
-)
+# A digit, "+" or "(" and then at least five more digits, each after any run of separators. A
+# digit right after a digit cannot start one (the run was tried from its first digit), which
+# makes the engine give up at once inside the short numbers of ordinary text.
+_CLUSTER = re.compile(r"[+(\d](?<!\d\d)(?:[ \-./()]*+\d){5,}+")
+# The same for texts whose digits are all ASCII: a range test is several times cheaper per
+# character than the Unicode digit category.
+_CLUSTER_ASCII = re.compile(r"[+(0-9](?<![0-9][0-9])(?:[ \-./()]*+[0-9]){5,}+")
+_OTHER_DIGIT = re.compile(r"[^\x00-\x7f](?<=\d)")  # a digit outside ASCII (Arabic-Indic, full-width)
+# A capital, then another and a digit within reach (IBAN, VAT) or the letters of a codice fiscale.
+# ("[A-Z .-]{0,16}+" then a digit: the first digit of the run within reach, without backtracking.)
+_ANCHOR = re.compile(r"[A-Z](?=[A-Z](?:[A-Z .\-]{0,16}+\d|[A-Z]{4}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST]))")
 
 
 class TextScan:
     """A text plus what the detectors share about it, each part computed once, on first use."""
 
-    __slots__ = ("_anchors", "_clusters", "_keywords", "_lowered", "text")
+    __slots__ = ("_anchors", "_clusters", "_keywords", "_lowered", "_places", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._clusters: list[Window] | None = None
         self._anchors: list[int] | None = None
         self._lowered: str | None = None
-        self._keywords: dict[Keywords, list[int]] = {}
+        self._places: bool | None = None
+        self._keywords: dict[int, list[int]] = {}
 
     @property
     def clusters(self) -> list[Window]:
         """Spans of digit runs with separators that hold at least six digits, left to right."""
         if self._clusters is None:
-            self._spots()
-        assert self._clusters is not None
+            text = self.text
+            ascii_digits = text.isascii() or _OTHER_DIGIT.search(text) is None
+            pattern = _CLUSTER_ASCII if ascii_digits else _CLUSTER
+            self._clusters = [hit.span() for hit in pattern.finditer(text)]
         return self._clusters
 
     @property
     def anchors(self) -> list[int]:
-        """Positions of upper-case letters that may start an IBAN, a VAT number or a codice fiscale."""
+        """Positions of capitals that may start an IBAN, a VAT number or a codice fiscale."""
         if self._anchors is None:
-            self._spots()
-        assert self._anchors is not None
+            self._anchors = [hit.start() for hit in _ANCHOR.finditer(self.text)]
         return self._anchors
 
     @property
@@ -69,26 +77,26 @@ class TextScan:
             self._lowered = self.text.lower()
         return self._lowered
 
+    @property
+    def lower_keeps_places(self) -> bool:
+        """True when each character of `lowered` is the lower case of the one at the same place
+        in `text`, as a case-insensitive pattern sees it ("İ" grows; "ı", "ſ" match "i", "s")."""
+        if self._places is None:
+            text = self.text
+            self._places = len(self.lowered) == len(text) and "ı" not in text and "ſ" not in text
+        return self._places
+
     def keyword_positions(self, keywords: Keywords) -> list[int]:
         """Sorted positions in the lower-cased text where one of `keywords`' stems occurs."""
-        found = self._keywords.get(keywords)
+        found = self._keywords.get(id(keywords))
         if found is None:
-            found = self._keywords[keywords] = keywords.positions(self.lowered)
+            found = self._keywords[id(keywords)] = keywords.positions(self.lowered)
         return found
 
-    def _spots(self) -> None:
-        clusters: list[Window] = []
-        anchors: list[int] = []
-        for hit in _CANDIDATES.finditer(self.text):
-            start, end = hit.span()
-            if end - start == 1:
-                anchors.append(start)
-            else:
-                clusters.append((start, end))
-        self._clusters, self._anchors = clusters, anchors
 
-
-def search_windows(pattern: re.Pattern[str], text: str, windows: Iterable[Window], reach: int) -> Iterator[re.Match[str]]:
+def search_windows(
+    pattern: re.Pattern[str], text: str, windows: Iterable[Window], reach: int
+) -> Iterator[re.Match[str]]:
     """`pattern.finditer(text)`, limited to the matches that start inside `windows`.
 
     `windows` are sorted and must hold every position where a match could start. The engine

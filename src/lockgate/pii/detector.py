@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from lockgate.pii.base import Detector
+from lockgate.pii.candidates import TextScan
 from lockgate.pii.config import PiiConfig
 from lockgate.pii.fields import TextSlot, text_slots
 from lockgate.pii.findings import Findings, Match
@@ -78,5 +79,6 @@ class PiiScanner:
     def _scan(self, text: str) -> list[Match]:
         if not self.config.enabled or not has_signal(text):
             return []
-        candidates = [(rank, m) for rank, d in enumerate(self._detectors) for m in d.find(text)]
+        scan = TextScan(text)  # one candidate pass, shared by every detector
+        candidates = [(rank, m) for rank, d in enumerate(self._detectors) for m in d.find_in(scan)]
         return resolve_overlaps(candidates) if candidates else []

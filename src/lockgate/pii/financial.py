@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from stdnum import iban, luhn
 from stdnum.eu import vat
 
-from lockgate.pii.base import first_valid
+from lockgate.pii.base import ScanDetector, first_valid
+from lockgate.pii.candidates import TextScan, match_starts, search_windows
 from lockgate.pii.config import PiiConfig
 from lockgate.pii.findings import Match
 
@@ -21,6 +22,7 @@ _VAT_PREFIXES = [
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "ES", "FI", "FR", "HR", "HU",
     "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI",
 ]  # fmt: skip
+_VAT_PREFIX_SET = frozenset(_VAT_PREFIXES)
 _VAT = re.compile(rf"(?:{'|'.join(_VAT_PREFIXES)}) ?[0-9A-Z][0-9A-Z .\-]{{1,14}}[0-9A-Z]")
 
 # 13-19 digits, either contiguous or in the groupings printed on cards (4-4-4-4[-3], 4-6-5, 4-6-4).
@@ -31,6 +33,8 @@ _CARD = re.compile(
     r"(?:\d{12,18}|\d{3}([ -])\d{4}(?:\1\d{4}){1,2}(?:\1\d{1,3})?|\d{3}([ -])\d{6}\2\d{4,5})"
     r"(?![\w]|[.,]\d)"
 )
+_CARD_MIN = 13  # characters: the shortest card number, 13 digits in one piece
+_CARD_REACH = 2  # the look-ahead reads two characters past the number
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,27 +78,35 @@ def is_card_number(value: str) -> bool:
     return known_issuer and bool(luhn.is_valid(digits))
 
 
-class IbanDetector:
-    def find(self, text: str) -> Iterator[Match]:
-        for hit in _IBAN.finditer(text):
+class IbanDetector(ScanDetector):
+    """Starts only at the capital anchors of the scan (two letters, then digits)."""
+
+    def find_in(self, scan: TextScan) -> Iterator[Match]:
+        text = scan.text
+        for hit in match_starts(_IBAN, text, scan.anchors):
             found = first_valid("iban", text, hit, iban.is_valid, min_len=15)
             if found is not None:
                 yield found
 
 
-class VatDetector:
+class VatDetector(ScanDetector):
     """EU VAT numbers written with their country prefix (DE136695976, FR 40 303 265 045)."""
 
-    def find(self, text: str) -> Iterator[Match]:
-        for hit in _VAT.finditer(text):
+    def find_in(self, scan: TextScan) -> Iterator[Match]:
+        text = scan.text
+        starts = (at for at in scan.anchors if text[at : at + 2] in _VAT_PREFIX_SET)
+        for hit in match_starts(_VAT, text, starts):
             found = first_valid("vat", text, hit, vat.is_valid, min_len=4)
             if found is not None:
                 yield found
 
 
-class CardDetector:
-    def find(self, text: str) -> Iterator[Match]:
-        for hit in _CARD.finditer(text):
+class CardDetector(ScanDetector):
+    """Runs its pattern only over number clusters long enough to hold a card number."""
+
+    def find_in(self, scan: TextScan) -> Iterator[Match]:
+        windows = (w for w in scan.clusters if w[1] - w[0] >= _CARD_MIN)
+        for hit in search_windows(_CARD, scan.text, windows, _CARD_REACH):
             if is_card_number(hit.group()):
                 yield Match("card", hit.group(), hit.start(), hit.end())
 

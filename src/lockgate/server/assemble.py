@@ -25,7 +25,11 @@ def serving_gate(cfg: GatewayConfig, store: Engine) -> Callable[[Path, list[str]
         if model_path.resolve() == bundled_model_path().resolve():
             ensure_bundled_registered(store)
         check_servable(
-            store, model_path, cfg.operator, acknowledgements, verify_hashes=cfg.registry.verify_hashes_at_start
+            store,
+            model_path,
+            cfg.operator,
+            acknowledgements,
+            verify_hashes=cfg.registry.verify_hashes_at_start,
         )
 
     return gate
@@ -34,9 +38,11 @@ def serving_gate(cfg: GatewayConfig, store: Engine) -> Callable[[Path, list[str]
 def build_gateway(cfg: GatewayConfig, host: str, port: int) -> Gateway:
     store = open_store(cfg.storage_url())
     gw = Gateway(cfg, store, host, port)
-    limiter = build_limiter(cfg.limits, store, gw.instance)
-    gw.guards.append(lambda p: limiter.check(p.id, p.name, p.team))
-    gw.sinks.append(limiter)
+    limits = cfg.limits
+    if limits.keys or limits.teams or limits.default_key:  # no limits configured: nothing to count
+        limiter = build_limiter(limits, store, gw.instance)
+        gw.guards.append(lambda p: limiter.check(p.id, p.name, p.team))
+        gw.sinks.append(limiter)
     if cfg.audit.enabled:
         gw.sinks.append(build_audit_sink(cfg, store))
     if cfg.registry.enforce:

@@ -33,6 +33,7 @@ class Decision:
     redacted_for: frozenset[int] = frozenset()
     redacted_body: dict[str, Any] | None = None
     restorer: Restorer | None = None
+    excluded: list[Exclusion] = field(default_factory=list)  # by policy or cut, with reasons
 
 
 class Decider:
@@ -70,7 +71,7 @@ class Decider:
         findings = self.scanner.scan_request(body) if self.scanner is not None else None
         if findings is None or not (findings or findings.truncated):
             self._require(eligible, excluded, policies, route)
-            return Decision(eligible, policies)
+            return Decision(eligible, policies, excluded=excluded)
         counts = findings.counts
         if findings.truncated:
             # content past pii.max_scan_chars was not scanned: treat it as personal (fail closed)
@@ -85,12 +86,12 @@ class Decider:
             )
         if not pii_policy or pii_policy in policies:
             self._require(eligible, excluded, policies, route)
-            return Decision(eligible, policies, counts)
+            return Decision(eligible, policies, counts, excluded=excluded)
         strict = [*policies, pii_policy]
         safe, safe_excluded = engine.filter(strict, route.deployments)
         if self.action == "route" or not eligible or findings.truncated:
             self._require(safe, safe_excluded, strict, route, personal=counts)
-            return Decision(safe, strict, counts)
+            return Decision(safe, strict, counts, excluded=safe_excluded)
         # redact: deployments inside the personal-data policy get the original body,
         # the others (still inside the key's own policies) see placeholders
         safe_ids = frozenset(id(d) for d in safe)
@@ -98,7 +99,7 @@ class Decider:
         from lockgate.pii.redact import Redactor
 
         redacted, restorer = Redactor().redact(body, findings)
-        return Decision(eligible, policies, counts, outside, redacted, restorer)
+        return Decision(eligible, policies, counts, outside, redacted, restorer, excluded)
 
     def _engine_for(self, principal: Principal, headers: Mapping[str, str]) -> PolicyEngine:
         """The live exit drill (``x-lockgate-drill-cut``, admin keys only) applies extra cuts to

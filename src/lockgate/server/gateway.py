@@ -51,6 +51,7 @@ class Gateway:
         }
         self.router: Router = build_router(cfg, self.providers, self.facts)
         METRICS.known_aliases = frozenset(self.router.routes)
+        METRICS.deployments = self.router.deployments()
         self.cuts = CutSet()
         self.policy = PolicyEngine(cfg, self.cuts)
         named = (cfg.keys.policy, cfg.policies.default, cfg.keys.pii_policy, cfg.policies.pii_default)
@@ -134,7 +135,10 @@ class Gateway:
         while True:
             await asyncio.sleep(1.0)
             try:
-                self.cuts.replace(await asyncio.to_thread(load_cuts, store))
+                seen = self.cuts.version
+                targets = await asyncio.to_thread(load_cuts, store)
+                if self.cuts.version == seen:  # an admin change landed meanwhile: keep the newer set
+                    self.cuts.replace(targets)
             except Exception as exc:
                 log.warning("cut refresh failed (keeping the last known cuts): %s", exc)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ import orjson
 from aiohttp import web
 
 from lockgate.errors import GatewayError, InvalidRequest, PayloadTooLarge, PermissionDenied, UpstreamError
+from lockgate.metrics import METRICS
 from lockgate.records import RequestRecord
 from lockgate.routing.forward import Outcome, forward
 from lockgate.server.decision import Decision
@@ -29,6 +31,13 @@ if TYPE_CHECKING:
     from lockgate.server.gateway import Gateway
 
 PURPOSE_HEADER = "x-lockgate-purpose"
+# unique across restarts and instances: a random prefix per process plus a counter
+_ID_PREFIX = "req_" + uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count(1)
+
+
+def next_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
 
 
 def error_response(err: GatewayError, request_id: str | None = None) -> web.Response:
@@ -70,7 +79,7 @@ class Proxy:
     async def handle(self, request: web.Request, ep: Endpoint) -> web.StreamResponse:
         t0 = time.perf_counter()
         rec = RequestRecord(
-            request_id="req_" + uuid.uuid4().hex,
+            request_id=next_request_id(),
             started_at=time.time(),
             instance=self.gw.instance,
             endpoint=ep.name,
@@ -120,7 +129,7 @@ class Proxy:
         body_for = self._body_builder(body, decision, stream)
         t_up = time.perf_counter()
         outcome = await forward(ordered, ep.path, body_for, self.gw.cfg.retry)
-        self._note_route(rec, outcome)
+        self._note_route(rec, outcome, decision)
         headers = self._headers(rec, outcome.deployment, decision)
         if stream and outcome.response.status == 200:
             return await self._relay_stream(request, rec, outcome, decision, body, headers, t0)
@@ -145,14 +154,18 @@ class Proxy:
         return build
 
     @staticmethod
-    def _note_route(rec: RequestRecord, outcome: Outcome) -> None:
+    def _note_route(rec: RequestRecord, outcome: Outcome, decision: Decision) -> None:
         dep = outcome.deployment
         rec.deployment, rec.provider = dep.name, dep.provider_name
         rec.jurisdiction = dep.facts.jurisdiction
         rec.attempts = outcome.attempts
         reason = outcome.reason
-        if dep.self_hosted_copy_of and dep.facts.self_hosted and reason != "primary":
-            reason = f"insurance: self-hosted copy of {dep.self_hosted_copy_of} ({reason})"
+        if dep.self_hosted_copy_of and dep.facts.self_hosted:
+            # insurance: the hosted original failed, or policy / a cut excluded it up front
+            why = [] if reason == "primary" else [reason]
+            why += [f"excluded {e.deployment}: {e.policy}/{e.rule}" for e in decision.excluded]
+            if why:
+                reason = f"insurance: self-hosted copy of {dep.self_hosted_copy_of} ({'; '.join(why)})"
         rec.route_reason = reason
 
     def _headers(self, rec: RequestRecord, dep: Deployment, decision: Decision) -> dict[str, str]:
@@ -220,6 +233,7 @@ class Proxy:
         rec.response_sha256 = hashlib.sha256(data).hexdigest()
         if self.gw.cfg.server.overhead_header:
             overhead = (time.perf_counter() - t0) - (t_done - t_up)
+            METRICS.observe_overhead(overhead)
             headers["x-lockgate-overhead-ms"] = f"{overhead * 1000.0:.3f}"
         return web.Response(status=200, body=data, content_type="application/json", headers=headers)
 
