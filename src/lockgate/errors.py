@@ -50,6 +50,8 @@ class GatewayError(Exception):
             self.status = status
         self.headers = headers or {}
         self.details = details
+        # where a failed request went (deployment object, attempts, reasons); for records only
+        self.tried: tuple[Any, int, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         err: dict[str, Any] = {

@@ -234,15 +234,6 @@ async def test_content_logging_keeps_plaintext_out_of_the_store(
     assert refused.exit_code != 0 and "audit.content_key" in refused.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: content logging stores no bodies. src/lockgate/server/proxy.py never sets "
-    "rec.request_body / rec.response_body (Proxy._handle keeps only request_sha256 of `raw`; "
-    "_relay_body and _relay_stream keep only response_sha256), so AuditSink._row always writes NULL. "
-    "Fix: when gw.cfg.audit.log_content, set rec.request_body = raw in _handle, rec.response_body = "
-    "data in _relay_body, and collect the relayed SSE bytes (what the hasher sees) into "
-    "rec.response_body in _relay_stream.",
-)
 async def test_content_logging_round_trips_encrypted_bodies(
     store_url: str, tmp_path: Path, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -263,16 +254,6 @@ async def test_content_logging_round_trips_encrypted_bodies(
             assert base64.b64decode(out["response_body"]) == s.response_body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a request the upstream failed is recorded without where it was sent. "
-    "src/lockgate/routing/forward.py:127 `raise last` drops the deployments tried and the attempt "
-    "count, and Proxy._handle (src/lockgate/server/proxy.py, right after `await forward(...)`) calls "
-    "_note_route only on success, so the record of a body that reached provider 'eu' (FR) says "
-    "provider/deployment/jurisdiction/route_reason None "
-    "and attempts 0. Fix: attach the last tried deployment, attempts and reasons to the error forward() "
-    "raises and fill them into the record in Proxy.handle's GatewayError branch.",
-)
 async def test_a_failed_upstream_call_still_records_where_the_body_went(
     tmp_path: Path, upstream: FakeUpstream
 ) -> None:

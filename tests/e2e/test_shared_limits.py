@@ -77,6 +77,7 @@ def check_refusal(sent: Sent, what: str) -> None:
     assert what in err["message"] and "'shared-bot'" in err["message"]
 
 
+@pytest.mark.postgres
 async def test_two_instances_share_one_requests_per_minute_limit(
     pg_url: str, tmp_path: Path, upstream: FakeUpstream, session: aiohttp.ClientSession
 ) -> None:
@@ -145,6 +146,7 @@ async def test_streamed_tokens_stop_the_next_request(
         await stream_then_refuse(gw, gw, secret, session)
 
 
+@pytest.mark.postgres
 async def test_streamed_tokens_on_one_instance_stop_the_other(
     pg_url: str, tmp_path: Path, upstream: FakeUpstream, session: aiohttp.ClientSession
 ) -> None:

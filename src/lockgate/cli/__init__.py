@@ -1,4 +1,8 @@
-"""The ``lockgate`` command.  Subcommands live one per module and are registered here."""
+"""The ``lockgate`` command.  Subcommands live one per module and are registered here.
+
+They are imported only when invoked, so ``lockgate serve`` does not load the evaluation,
+registry or reporting libraries into the serving process.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,33 @@ import click
 
 from lockgate import __version__
 
-# (module, attribute) of each subcommand; a module that is missing is skipped at import.
-SUBCOMMANDS: tuple[tuple[str, str], ...] = (
-    ("lockgate.cli.serve", "serve"),
-    ("lockgate.cli.config_cmd", "config"),
-    ("lockgate.cli.keys", "keys"),
-    ("lockgate.cli.providers", "providers"),
-    ("lockgate.cli.drill", "drill"),
-    ("lockgate.cli.audit", "audit"),
-    ("lockgate.cli.usage", "usage"),
-    ("lockgate.cli.models", "models"),
-    ("lockgate.cli.eval", "eval_group"),
-)
+# command name -> (module, attribute); each module owns one command or group
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("lockgate.cli.serve", "serve"),
+    "config": ("lockgate.cli.config_cmd", "config"),
+    "keys": ("lockgate.cli.keys", "keys"),
+    "providers": ("lockgate.cli.providers", "providers"),
+    "drill": ("lockgate.cli.drill", "drill"),
+    "audit": ("lockgate.cli.audit", "audit"),
+    "usage": ("lockgate.cli.usage", "usage"),
+    "models": ("lockgate.cli.models", "models"),
+    "eval": ("lockgate.cli.eval", "eval_group"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SUBCOMMANDS:
+            module, attr = SUBCOMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """lockgate: a sovereign, OpenAI-compatible gateway for open-weight models."""
 
@@ -31,16 +47,6 @@ def cli() -> None:
 def version() -> None:
     """Print the lockgate version."""
     click.echo(f"lockgate {__version__}")
-
-
-for _module, _attr in SUBCOMMANDS:
-    try:
-        mod = importlib.import_module(_module)
-    except ModuleNotFoundError as exc:
-        if exc.name != _module:
-            raise
-        continue
-    cli.add_command(getattr(mod, _attr))
 
 
 def main() -> None:

@@ -17,3 +17,11 @@ class ArtifactNotFound(RegistryError):
 
 class AlreadyRegistered(RegistryError):
     """The path or name is registered already."""
+
+
+class GateRefused(RegistryError):
+    """The artifact may not be served; the message says which check failed and how to resolve it."""
+
+    def __init__(self, message: str, check: str = "gate") -> None:
+        super().__init__(message)
+        self.check = check

@@ -17,21 +17,13 @@ from sqlalchemy import Engine
 from lockgate.registry.acks import acknowledged_rules, record_ack
 from lockgate.registry.checkpoints import Checkpoint
 from lockgate.registry.config import OperatorConfig
-from lockgate.registry.errors import RegistryError
+from lockgate.registry.errors import GateRefused
 from lockgate.registry.files import compare
 from lockgate.registry.licence_terms import Licence
 from lockgate.registry.licences import LicenceFinding, evaluate, resolve_licence, unknown_licence
 from lockgate.registry.records import Artifact, find_artifact
 
 CONFIG_ACTOR = "config"
-
-
-class GateRefused(RegistryError):
-    """The artifact may not be served; the message says which check failed and how to resolve it."""
-
-    def __init__(self, message: str, check: str = "gate") -> None:
-        super().__init__(message)
-        self.check = check
 
 
 @dataclass

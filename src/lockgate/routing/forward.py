@@ -77,6 +77,7 @@ async def forward(
     reasons: list[str] = []
     backoffs = 0
     retry_after: float | None = None
+    last_dep: Deployment | None = None
     for dep in _plan(ordered, retry.attempts):
         if not dep.provider.is_ready():
             reasons.append(f"{dep.name}: not ready")
@@ -89,6 +90,7 @@ async def forward(
             backoffs += 1
         tried.add(id(dep))
         attempts += 1
+        last_dep = dep
         dep.stats.inflight += 1
         try:
             resp = await dep.provider.send(path, body_for(dep))
@@ -119,6 +121,8 @@ async def forward(
         dep.breaker.record_success()
         reason = "primary" if not reasons else "fallback after " + "; ".join(reasons)
         return Outcome(dep, resp, attempts, reason)
+    if last is not None and last_dep is not None:
+        last.tried = (last_dep, attempts, "; ".join(reasons))
     if last is None:
         raise ServiceUnavailable(
             f"Every eligible deployment is temporarily unavailable ({'; '.join(reasons)}); retry shortly.",

@@ -5,31 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from lockgate.audit.writer import build_audit_sink
 from lockgate.config.schema import GatewayConfig
 from lockgate.providers.llamacpp import LlamaCppProvider
-from lockgate.registry.bundled import bundled_model_path, ensure_bundled_registered
-from lockgate.registry.gate import check_servable
+from lockgate.registry.gate_process import check_in_child
 from lockgate.server.gateway import Gateway
 from lockgate.storage.db import open_store
 from lockgate.usage.shared import build_limiter
 
 
-def serving_gate(cfg: GatewayConfig, store: Engine) -> Callable[[Path, list[str]], None]:
+def serving_gate(cfg: GatewayConfig) -> Callable[[Path, list[str]], None]:
     """An engine may only start on a registered artifact whose files still match their pinned
-    hashes, whose scan has no blocking finding and whose licence fits the operator."""
+    hashes, whose scan has no blocking finding and whose licence fits the operator.  The check
+    runs in a child process (see ``registry.gate_process``)."""
 
     def gate(model_path: Path, acknowledgements: list[str]) -> None:
-        if model_path.resolve() == bundled_model_path().resolve():
-            ensure_bundled_registered(store)
-        check_servable(
-            store,
-            model_path,
-            cfg.operator,
-            acknowledgements,
-            verify_hashes=cfg.registry.verify_hashes_at_start,
+        check_in_child(
+            cfg.storage_url(), model_path, cfg.operator, acknowledgements, cfg.registry.verify_hashes_at_start
         )
 
     return gate
@@ -46,7 +38,7 @@ def build_gateway(cfg: GatewayConfig, host: str, port: int) -> Gateway:
     if cfg.audit.enabled:
         gw.sinks.append(build_audit_sink(cfg, store))
     if cfg.registry.enforce:
-        gate = serving_gate(cfg, store)
+        gate = serving_gate(cfg)
         for provider in gw.providers.values():
             if isinstance(provider, LlamaCppProvider):
                 provider.gate = gate

@@ -72,9 +72,28 @@ async def read_json_raw(request: web.Request) -> tuple[dict[str, Any], bytes]:
     return body, raw
 
 
+class _Collecting:
+    """A sha256 hasher that also keeps what it saw (content logging of streamed replies)."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._parts: list[bytes] = []
+
+    def update(self, data: bytes) -> None:
+        self._hash.update(data)
+        self._parts.append(bytes(data))
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+    def content(self) -> bytes:
+        return b"".join(self._parts)
+
+
 class Proxy:
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
+        self.log_content = gateway.cfg.audit.enabled and gateway.cfg.audit.log_content
 
     async def handle(self, request: web.Request, ep: Endpoint) -> web.StreamResponse:
         t0 = time.perf_counter()
@@ -88,6 +107,13 @@ class Proxy:
             return await self._handle(request, ep, rec, t0)
         except GatewayError as err:
             rec.status, rec.error_type = err.status, err.code or err.type
+            if err.tried is not None:  # the body did reach a provider: record where
+                dep, rec.attempts, rec.route_reason = err.tried
+                rec.deployment, rec.provider, rec.jurisdiction = (
+                    dep.name,
+                    dep.provider_name,
+                    dep.facts.jurisdiction,
+                )
             return error_response(err, rec.request_id)
         finally:
             rec.finished_at = time.time()
@@ -118,12 +144,14 @@ class Proxy:
         self, request: web.Request, ep: Endpoint, rec: RequestRecord, t0: float
     ) -> web.StreamResponse:
         body, raw = await read_json_raw(request)
+        rec.request_sha256 = hashlib.sha256(raw).hexdigest()
+        if self.log_content:
+            rec.request_body = raw
         principal = self._admit(request, body, ep, rec)
         route = self.gw.router.route(body["model"])
         decision = self.gw.decider.decide(principal, request.headers, body, route)
         rec.policy = "+".join(decision.policies) or None
         rec.pii_findings = decision.findings
-        rec.request_sha256 = hashlib.sha256(raw).hexdigest()
         ordered = route.strategy(decision.candidates)
         stream = rec.stream and ep.streams
         body_for = self._body_builder(body, decision, stream)
@@ -231,6 +259,8 @@ class Proxy:
         usage = parsed.get("usage") if isinstance(parsed, dict) else None
         self._account(rec, dep, usage if isinstance(usage, dict) else None)
         rec.response_sha256 = hashlib.sha256(data).hexdigest()
+        if self.log_content:
+            rec.response_body = data
         if self.gw.cfg.server.overhead_header:
             overhead = (time.perf_counter() - t0) - (t_done - t_up)
             METRICS.observe_overhead(overhead)
@@ -252,7 +282,7 @@ class Proxy:
         hook = None
         if decision.restorer is not None and id(dep) in decision.redacted_for:
             hook = decision.restorer.stream_hook()
-        hasher = hashlib.sha256()
+        hasher: Any = _Collecting() if self.log_content else hashlib.sha256()
         relay = SSERelay(include_usage, hook, hasher)
         resp = web.StreamResponse(
             status=200, headers={**headers, "Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
@@ -267,6 +297,8 @@ class Proxy:
             rec.error_type = "client_disconnected" if result.client_gone else result.error
             rec.ttft_ms = result.ttft_ms
             rec.response_sha256 = hasher.hexdigest()
+            if self.log_content:
+                rec.response_body = hasher.content()
             self._account(rec, dep, result.usage)
         if not result.client_gone:
             with contextlib.suppress(ConnectionResetError):
