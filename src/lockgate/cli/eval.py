@@ -12,7 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lockgate.eval.compare import CompareError, compare_runs, render_text
+from lockgate.eval.metrics import compute
 from lockgate.eval.results import ItemResult, ModelSpecError, parse_models
+from lockgate.eval.runner import Runner
 from lockgate.eval.scorers import ScorerConfigError, build_scorers
 from lockgate.eval.session import (
     RunOutcome,
@@ -119,7 +121,11 @@ def eval_group() -> None:
 @click.option("--tags", help="Only items with any of these comma-separated tags.")
 @click.option("--sample", type=click.IntRange(1), help="Run a seeded random sample of N items.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--judge", help="Model alias used by 'judge' scorers (called through the same gateway).")
+@click.option(
+    "--judge",
+    help="Model spec for judge scorers, e.g. smollm2 or smollm2@max_tokens=48 (through the same gateway; "
+    "judge calls default to temperature 0 and max_tokens 256).",
+)
 @click.option(
     "--price", multiple=True, help="MODEL=IN,OUT price per 1M tokens (repeatable); overrides the suite's."
 )
@@ -151,8 +157,30 @@ def run_cmd(
             f"interrupted; finished items are saved. Resume with: lockgate eval run --resume {req.out}"
         ) from None
     stats = outcome.runner.stats
+    Console().print(_summary_table(outcome.runner))
     click.echo(f"{stats.upstream} upstream calls, {stats.cached} from cache, {stats.failed} failed")
     click.echo(f"report: {req.out / 'report.html'}")
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def _summary_table(runner: Runner) -> Table:
+    """Per model: score with its 95% CI, refusals, failures, time to first token, throughput, cost."""
+    labels = [m.label for m in runner.models]
+    metrics = compute(runner.results, labels)
+    table = Table(
+        "model", "score [95% CI]", "graded", "refusals", "failures", "TTFT p50 s", "tok/s", "cost/1k"
+    )
+    for label in labels:
+        g = metrics.by_model[label]
+        score = "–" if g.mean is None else f"{g.mean:.2f} [{_fmt(g.ci_low, '.2f')}, {_fmt(g.ci_high, '.2f')}]"
+        table.add_row(
+            label, score, f"{g.graded}/{g.n}", str(g.refusals), str(g.failures),
+            _fmt(g.ttft_p50, ".2f"), _fmt(g.tokens_per_s, ".1f"), _fmt(g.cost_per_1k, ".4f"),
+        )  # fmt: skip
+    return table
 
 
 @eval_group.command("packs")

@@ -78,12 +78,29 @@ class SSERelay:
             chunk = self.hook(chunk)
         return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
+    def _passthrough(self, piece: bytes) -> bool:
+        return (
+            self.hook is None
+            and piece.endswith(b"\n\n")
+            and piece.startswith(b"data:")
+            and b'"usage"' not in piece
+            and b"[DONE]" not in piece
+            and b"\r" not in piece
+        )
+
     async def run(
         self, request: web.Request, resp: web.StreamResponse, upstream: UpstreamResponse, t0: float
     ) -> None:
         buf = b""
         try:
             async for piece in upstream.iter_chunks():
+                if not buf and self._passthrough(piece):
+                    # fast path: whole events that need no rewrite are forwarded as they are
+                    if self.result.ttft_ms is None:
+                        self.result.ttft_ms = (time.perf_counter() - t0) * 1000.0
+                    self.hasher.update(piece)
+                    await resp.write(piece)
+                    continue
                 buf += piece
                 if b"\n\n" not in buf and b"\r\n\r\n" not in buf:
                     continue
