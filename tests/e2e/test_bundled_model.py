@@ -109,3 +109,28 @@ def test_tool_call_turn_without_content_and_context_overflow(bundled_gateway: Se
         model="smollm2", messages=[{"role": "user", "content": "Hi"}], max_tokens=4
     )
     assert ok.choices[0].message.content
+
+
+async def test_client_gone_before_first_byte_frees_the_replica(bundled_gateway: ServedGateway) -> None:
+    import aiohttp
+
+    body = {"model": "smollm2", "stream": True, "max_tokens": 64,
+            "messages": [{"role": "user", "content": "Write a long story about a lighthouse."}]}  # fmt: skip
+    for _ in range(3):  # the client leaves while the engine is still preparing its first token
+        async with aiohttp.ClientSession() as http:
+            try:
+                await http.post(bundled_gateway.base_url + "/v1/chat/completions", json=body,
+                                timeout=aiohttp.ClientTimeout(total=0.05))  # fmt: skip
+            except (TimeoutError, aiohttp.ClientError):
+                pass
+
+    def busy() -> int:
+        with urllib.request.urlopen(bundled_gateway.base_url + "/readyz") as r:
+            replicas = json.load(r)["providers"]["local"]["replicas"]
+        return sum(rep["inflight"] for rep in replicas)
+
+    for _ in range(240):
+        if busy() == 0:
+            break
+        await asyncio.sleep(0.5)
+    assert busy() == 0

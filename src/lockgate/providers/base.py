@@ -47,15 +47,20 @@ class UpstreamResponse:
         return self._resp.content.iter_any()
 
     def release(self) -> None:
+        """Return the connection to the pool (body fully read).  Idempotent."""
         self._resp.release()
+        self._done()
+
+    def close(self) -> None:
+        """Abort the upstream connection unless it was released already (a no-op then), e.g.
+        when the client went away; this also stops the generation upstream.  Idempotent."""
+        self._resp.close()
+        self._done()
+
+    def _done(self) -> None:
         hook, self._release_hook = self._release_hook, None
         if hook is not None:
             hook()
-
-    def close(self) -> None:
-        """Abort the upstream connection (client went away mid-stream)."""
-        self._resp.close()
-        self.release()
 
 
 class Provider(abc.ABC):

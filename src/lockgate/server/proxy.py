@@ -157,11 +157,16 @@ class Proxy:
         body_for = self._body_builder(body, decision, stream)
         t_up = time.perf_counter()
         outcome = await forward(ordered, ep.path, body_for, self.gw.cfg.retry)
-        self._note_route(rec, outcome, decision)
-        headers = self._headers(rec, outcome.deployment, decision)
-        if stream and outcome.response.status == 200:
-            return await self._relay_stream(request, rec, outcome, decision, body, headers, t0)
-        return await self._relay_body(rec, outcome, decision, headers, t0, t_up)
+        try:
+            self._note_route(rec, outcome, decision)
+            headers = self._headers(rec, outcome.deployment, decision)
+            if stream and outcome.response.status == 200:
+                return await self._relay_stream(request, rec, outcome, decision, body, headers, t0)
+            return await self._relay_body(rec, outcome, decision, headers, t0, t_up)
+        finally:
+            # whatever happened (client gone before the first byte, cancellation …), the
+            # upstream connection and the replica's in-flight slot are given back exactly once
+            outcome.response.close()
 
     @staticmethod
     def _body_builder(body: dict[str, Any], decision: Decision, stream: bool) -> Any:
