@@ -4,6 +4,7 @@ official openai SDK (sync and async, streaming and not)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import urllib.request
 
@@ -118,11 +119,9 @@ async def test_client_gone_before_first_byte_frees_the_replica(bundled_gateway: 
             "messages": [{"role": "user", "content": "Write a long story about a lighthouse."}]}  # fmt: skip
     for _ in range(3):  # the client leaves while the engine is still preparing its first token
         async with aiohttp.ClientSession() as http:
-            try:
+            with contextlib.suppress(TimeoutError, aiohttp.ClientError):
                 await http.post(bundled_gateway.base_url + "/v1/chat/completions", json=body,
                                 timeout=aiohttp.ClientTimeout(total=0.05))  # fmt: skip
-            except (TimeoutError, aiohttp.ClientError):
-                pass
 
     def busy() -> int:
         with urllib.request.urlopen(bundled_gateway.base_url + "/readyz") as r:
