@@ -98,13 +98,26 @@ def append(conn: Connection, chain_id: str, rows: Sequence[dict[str, Any]]) -> H
     return head
 
 
+# SQLite allows 32,766 bound variables per statement; 34 columns × 256 rows stays below it
+_ROWS_PER_STATEMENT = 256
+
+
 def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """One DBAPI ``executemany``: SQLAlchemy's per-row parameter processing costs more than
-    the insert itself at thousands of records a second."""
+    """Multi-row ``INSERT … VALUES (…), (…)`` statements of up to ``_ROWS_PER_STATEMENT`` rows.
+
+    The writer runs in a thread beside a busy event loop.  ``executemany`` (and SQLAlchemy's
+    per-row parameter processing) hands the GIL back and forth once per row, and under load
+    each hand-back can wait a full switch interval; one statement per chunk keeps the batch
+    to a few hand-backs, so the writer keeps up with the request rate.
+    """
     cols = list(rows[0])
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {audit_log.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
-    conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+    group = "(" + ", ".join([mark] * len(cols)) + ")"
+    head = f"INSERT INTO {audit_log.name} ({', '.join(cols)}) VALUES "
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        params = tuple(r[c] for r in chunk for c in cols)
+        conn.exec_driver_sql(head + ", ".join([group] * len(chunk)), params)
 
 
 def last_checkpoint_seq(conn: Connection, chain_id: str) -> int:
