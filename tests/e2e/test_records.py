@@ -39,6 +39,7 @@ from tests.e2e.conftest_records import (
 from tests.support.gateway import running_gateway
 from tests.support.upstream import FakeUpstream
 
+from lockgate.audit.remote import ProcessAuditSink
 from lockgate.audit.tables import audit_log
 from lockgate.audit.testing import pg_test_url
 from lockgate.audit.writer import AuditSink
@@ -269,23 +270,24 @@ async def test_a_failed_upstream_call_still_records_where_the_body_went(
     assert row["jurisdiction"] and row["route_reason"]
 
 
+@pytest.mark.parametrize("writer", ["process", "thread"])
 async def test_audit_stays_off_the_request_path_while_the_store_is_gone(
-    store_kind: str, tmp_path: Path, upstream: FakeUpstream
+    store_kind: str, tmp_path: Path, upstream: FakeUpstream, writer: str
 ) -> None:
     """PostgreSQL sits behind a TCP gate that refuses and cuts every connection (the server is
     gone, without disturbing the shared one); SQLite is held by another writer (a stalled store).
     Requests are served meanwhile, and every record reaches the chain once the store is back."""
     with OUTAGES[store_kind](tmp_path / "state") as (url, outage):
         key_id, secret = make_key(url, "billing-bot", team="finance")
-        audit = {"flush_interval": 0.1, "retry_initial": 0.05, "retry_max": 0.2}
+        audit = {"flush_interval": 0.1, "retry_initial": 0.05, "retry_max": 0.2, "writer": writer}
         cfg = gateway_config(upstream, tmp_path / "state", url, audit=audit)
         async with running_gateway(cfg, tmp_path) as (base, gw):
-            sink = sink_of(gw.sinks, AuditSink)
+            sink: Any = sink_of(gw.sinks, AuditSink if writer == "thread" else ProcessAuditSink)
             before = await drive(base, secret, 100, concurrency=8)
             await wait_for(lambda: sink.depth == 0 and sink.written == 100)
             outage.down()
             during = await drive(base, secret, 300, concurrency=16)
-            await wait_for(lambda: sink.errors >= outage.failures)
+            await wait_for(lambda: sink.errors >= outage.failures and sink.depth == 300)
             assert (sink.depth, sink.written, sink.dropped) == (300, 100, 0)
             assert await queue_depth_metric(base) >= 300
             outage.up()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -11,6 +12,11 @@ class AuditConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
+    writer: Literal["process", "thread"] = Field(
+        "process",
+        description="process: a separate writer process (the chain's work never holds the gateway's "
+        "GIL); thread: a thread inside the gateway process.",
+    )
     batch_size: int = Field(256, ge=1)
     flush_interval: float = Field(0.5, gt=0, description="Seconds; the crash-loss window.")
     queue_max: int = Field(100_000, ge=100)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from lockgate.audit.remote import ProcessAuditSink, worker_settings
 from lockgate.audit.writer import build_audit_sink
 from lockgate.config.schema import GatewayConfig
 from lockgate.providers.llamacpp import LlamaCppProvider
@@ -36,7 +37,10 @@ def build_gateway(cfg: GatewayConfig, host: str, port: int) -> Gateway:
         gw.guards.append(lambda p: limiter.check(p.id, p.name, p.team))
         gw.sinks.append(limiter)
     if cfg.audit.enabled:
-        gw.sinks.append(build_audit_sink(cfg, store))
+        if cfg.audit.writer == "process":
+            gw.sinks.append(ProcessAuditSink(worker_settings(cfg), cfg.audit.queue_max))
+        else:
+            gw.sinks.append(build_audit_sink(cfg, store))
     if cfg.registry.enforce:
         gate = serving_gate(cfg)
         for provider in gw.providers.values():
