@@ -29,6 +29,7 @@ async def test_sigkilled_gateway_loses_only_the_unshipped_window(tmp_path: Path)
         "models:\n  ok: {deployments: [{provider: up, model: ok}]}\npii: {enabled: false}\n"
     )
     acknowledged: list[tuple[str, float]] = []
+    enough = asyncio.Event()
     try:
         gw = start_served_gateway(tmp_path, config)
         body = {"model": "ok", "messages": [{"role": "user", "content": "hi"}]}
@@ -38,11 +39,12 @@ async def test_sigkilled_gateway_loses_only_the_unshipped_window(tmp_path: Path)
                 async with http.post(gw.base_url + "/v1/chat/completions", json=body) as r:
                     await r.read()
                     acknowledged.append((r.headers["x-request-id"], time.monotonic()))
+                    if len(acknowledged) >= 1500:
+                        enough.set()
 
         async with aiohttp.ClientSession() as http:
             tasks = [asyncio.create_task(client(http)) for _ in range(8)]
-            while len(acknowledged) < 1500:
-                await asyncio.sleep(0.05)
+            await enough.wait()
             gw.proc.send_signal(signal.SIGKILL)
             killed_at = time.monotonic()
             await asyncio.gather(*tasks, return_exceptions=True)
