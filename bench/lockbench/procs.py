@@ -38,6 +38,10 @@ class Service:
         """Resident memory of the process and all its descendants, in KiB."""
         return sum(vm_rss_kb(pid) for pid in [self.pid, *descendants(self.pid)])
 
+    def own_rss_kb(self) -> int:
+        """Resident memory of the serving process alone (no helper processes), in KiB."""
+        return vm_rss_kb(self.pid)
+
     def log_tail(self, lines: int = 15) -> str:
         try:
             text = self.log_path.read_text(encoding="utf-8", errors="replace")

@@ -68,7 +68,8 @@ def _memory(line: Line) -> str:
     if line.memory is None:
         return ""
     m = line.memory
-    return f"{m.warm_kb / 1024:.0f}→{m.after_kb / 1024:.0f} ({m.requests:,})"
+    own = f" [serving {m.own_after_kb / 1024:.0f}]" if m.own_after_kb and m.own_after_kb != m.after_kb else ""
+    return f"{m.warm_kb / 1024:.0f}→{m.after_kb / 1024:.0f}{own} ({m.requests:,})"
 
 
 def main_table(report: Report) -> Table:

@@ -65,6 +65,7 @@ class Memory:
     after_kb: int = 0
     requests: int = 0
     errors: int = 0
+    own_after_kb: int = 0  # the serving process alone, without helper processes
 
     def to_json(self) -> dict[str, Any]:
         growth = (self.after_kb - self.warm_kb) / self.warm_kb * 100.0 if self.warm_kb else 0.0
@@ -72,6 +73,7 @@ class Memory:
             "ready_kb": self.ready_kb,
             "warm_kb": self.warm_kb,
             "after_kb": self.after_kb,
+            "own_after_kb": self.own_after_kb,
             "requests": self.requests,
             "soak_errors": self.errors,
             "growth_pct": round(growth, 2),
@@ -141,6 +143,7 @@ def measure(subject: Subject, settings: Settings, workdir: Path, hook: C32Hook |
         memory.requests += lines[0].sse.streams
     _soak(subject, settings, workdir, memory, lines[0].c32.rps)
     memory.after_kb = subject.service.rss_kb()
+    memory.own_after_kb = subject.service.own_rss_kb()
     lines[0].memory = memory
     return lines
 

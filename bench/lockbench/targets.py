@@ -74,14 +74,15 @@ def ratios(lines: list[Line]) -> dict[str, dict[str, float | None]]:
 
 def _memory_targets(lines: list[Line]) -> list[Target]:
     gateway = [x.memory for x in lines if x.peer == "lockgate" and x.memory is not None]
-    peak = max((m.after_kb for m in gateway), default=None)
+    # the serving process; the audit writer process is shown in the memory column beside it
+    peak = max((m.own_after_kb for m in gateway), default=None)
     head = find(lines, lockgate_label(HEADLINE))
     head_mem = head.memory if head else None
     growth = head_mem.to_json()["growth_pct"] if head_mem else None
     served = head_mem.requests if head_mem else 0
     return [
         Target(
-            "lockgate resident memory, largest of all lines",
+            "lockgate serving process resident memory, largest line",
             None if peak is None else peak / 1024,
             "<=",
             120,

@@ -163,10 +163,10 @@ def test_ratios_and_targets_from_measured_lines() -> None:
         _line("aiohttp", _load(2_000), _load(4_000)),
         _line("litellm", _load(40), _load(50)),
         _line(
-            "lockgate[auth]", _load(1_500, 0.3, 1.0), _load(3_000), Memory(100_000, 100_000, 105_000, 100_000)
+            "lockgate[auth]", _load(1_500, 0.3, 1.0), _load(3_000), Memory(100_000, 100_000, 105_000, 100_000, own_after_kb=105_000)
         ),
         _line(
-            "lockgate[auth+policy+audit]", _load(1_000), _load(2_000), Memory(110_000, 110_000, 130_000, 10)
+            "lockgate[auth+policy+audit]", _load(1_000), _load(2_000), Memory(110_000, 110_000, 130_000, 10, own_after_kb=125_000)
         ),
     ]
     table = ratios(lines)
@@ -182,7 +182,7 @@ def test_ratios_and_targets_from_measured_lines() -> None:
     assert found["c=32 req/s, auth+policy+audit, ÷ aiohttp pass-through"].met is False
     assert found["c=1 added p50 over direct (auth)"].met is True
     assert found["c=1 added p99 over direct (auth)"].value == pytest.approx(0.5)
-    assert found["lockgate resident memory, largest of all lines"].met is False
+    assert found["lockgate serving process resident memory, largest line"].met is False
     assert found["lockgate memory growth after 100,000 requests"].value == pytest.approx(5.0)
     assert found["engine c=1: tokens/s lockgate ÷ direct"].met is True
     assert found["engine c=1: time to first token added"].value == pytest.approx(3.0)

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from lockgate.audit import metrics
+from lockgate.audit.signing import DEFAULT_KEY_FILE
 from lockgate.audit.wire import encode, row
 from lockgate.audit.worker import HEADER
 from lockgate.config.schema import GatewayConfig
@@ -35,10 +36,21 @@ SHIP_AT = 512  # ship early once this many records wait
 
 def worker_settings(cfg: GatewayConfig) -> dict[str, Any]:
     """What the writer process needs, secrets included (sent over the pipe, never argv/env)."""
-    audit = cfg.audit.model_dump(mode="json")
-    audit["content_key"] = cfg.audit.content_key.get_secret_value() if cfg.audit.content_key else None
-    audit["signing_key"] = str(cfg.audit.signing_key) if cfg.audit.signing_key else None
-    return {"data_dir": str(cfg.state_dir), "storage": {"url": cfg.storage_url()}, "audit": audit}
+    a = cfg.audit
+    return {
+        "storage_url": cfg.storage_url(),
+        "signing_key": str(a.signing_key or cfg.state_dir / DEFAULT_KEY_FILE),
+        "content_key": a.content_key.get_secret_value() if a.log_content and a.content_key else None,
+        "sink": {
+            "chain_id": a.chain_id,
+            "batch_size": a.batch_size,
+            "flush_interval": a.flush_interval,
+            "queue_max": a.queue_max,
+            "checkpoint_every": a.checkpoint_every,
+            "retry_initial": a.retry_initial,
+            "retry_max": a.retry_max,
+        },
+    }
 
 
 class ProcessAuditSink:

@@ -15,14 +15,16 @@ import contextlib
 import logging
 import struct
 import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from lockgate.audit.crypto import ContentCipher
+from lockgate.audit.signing import load_or_create_key
 from lockgate.audit.wire import decode
-from lockgate.audit.writer import AuditSink, build_audit_sink
-from lockgate.config.schema import GatewayConfig
-from lockgate.storage.db import open_store
+from lockgate.audit.writer import AuditSink
+from lockgate.storage.db import make_engine
 
 STATS_INTERVAL = 0.5
 HEADER = struct.Struct("!I")
@@ -59,9 +61,20 @@ async def _consume(reader: asyncio.StreamReader, sink: AuditSink) -> None:
             sink.submit(record)
 
 
+def build_sink(settings: dict[str, Any]) -> AuditSink:
+    """The writer's AuditSink, from explicit settings: this process loads neither the gateway's
+    config schema nor the migration tool (the gateway migrated the store before starting it)."""
+    content_key = settings["content_key"]
+    return AuditSink(
+        make_engine(settings["storage_url"]),
+        load_or_create_key(Path(settings["signing_key"])),
+        cipher=ContentCipher(content_key) if content_key else None,
+        **settings["sink"],
+    )
+
+
 async def run(settings: dict[str, Any], reader: asyncio.StreamReader) -> None:
-    cfg = GatewayConfig.model_validate(settings)
-    sink = build_audit_sink(cfg, open_store(cfg.storage_url()))
+    sink = build_sink(settings)
     await sink.start()
     reporter = asyncio.create_task(_report(sink))
     try:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -26,8 +26,10 @@ from lockgate.audit import appender, metrics
 from lockgate.audit.chain import prepared_row
 from lockgate.audit.crypto import ContentCipher
 from lockgate.audit.signing import DEFAULT_KEY_FILE, Signer, load_or_create_key
-from lockgate.config.schema import GatewayConfig
 from lockgate.records import RequestRecord
+
+if TYPE_CHECKING:
+    from lockgate.config.schema import GatewayConfig
 
 log = logging.getLogger("lockgate.audit")
 
