@@ -68,7 +68,7 @@ def _memory(line: Line) -> str:
     if line.memory is None:
         return ""
     m = line.memory
-    own = f" [serving {m.own_after_kb / 1024:.0f}]" if m.own_after_kb and m.own_after_kb != m.after_kb else ""
+    own = f" (serving {m.own_after_kb / 1024:.0f})" if m.own_after_kb and m.own_after_kb != m.after_kb else ""
     return f"{m.warm_kb / 1024:.0f}→{m.after_kb / 1024:.0f}{own} ({m.requests:,})"
 
 
