@@ -57,6 +57,15 @@ def _retry_after(resp: UpstreamResponse) -> float | None:
         return None
 
 
+def _transport_failure(dep: Deployment, exc: Exception) -> tuple[GatewayError, str]:
+    """The client-facing error and the short reason for a request that got no response."""
+    if isinstance(exc, UpstreamReadTimeout):
+        METRICS.upstream_error(dep, "timeout")
+        return UpstreamTimeout(f"The upstream for {dep.name} did not answer in time; try again later."), "timeout"
+    METRICS.upstream_error(dep, "connect")
+    return UpstreamError(f"Could not reach the upstream for {dep.name} ({exc})."), "unreachable"
+
+
 def _plan(ordered: Sequence[Deployment], retries: int) -> list[Deployment]:
     """First every deployment once (fallback order), then retries cycling through them."""
     plan = list(ordered)
@@ -94,19 +103,11 @@ async def forward(
         dep.stats.inflight += 1
         try:
             resp = await dep.provider.send(path, body_for(dep))
-        except UpstreamConnectError as exc:
+        except (UpstreamConnectError, UpstreamReadTimeout) as exc:
             dep.stats.inflight -= 1
             dep.breaker.record_failure()
-            METRICS.upstream_error(dep, "connect")
-            last = UpstreamError(f"Could not reach the upstream for {dep.name} ({exc}).")
-            reasons.append(f"{dep.name}: unreachable")
-            continue
-        except UpstreamReadTimeout:
-            dep.stats.inflight -= 1
-            dep.breaker.record_failure()
-            METRICS.upstream_error(dep, "timeout")
-            last = UpstreamTimeout(f"The upstream for {dep.name} did not answer in time; try again later.")
-            reasons.append(f"{dep.name}: timeout")
+            last, short = _transport_failure(dep, exc)
+            reasons.append(f"{dep.name}: {short}")
             continue
         except BaseException:
             dep.stats.inflight -= 1
