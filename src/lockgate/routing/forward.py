@@ -61,7 +61,9 @@ def _transport_failure(dep: Deployment, exc: Exception) -> tuple[GatewayError, s
     """The client-facing error and the short reason for a request that got no response."""
     if isinstance(exc, UpstreamReadTimeout):
         METRICS.upstream_error(dep, "timeout")
-        return UpstreamTimeout(f"The upstream for {dep.name} did not answer in time; try again later."), "timeout"
+        return UpstreamTimeout(
+            f"The upstream for {dep.name} did not answer in time; try again later."
+        ), "timeout"
     METRICS.upstream_error(dep, "connect")
     return UpstreamError(f"Could not reach the upstream for {dep.name} ({exc})."), "unreachable"
 
