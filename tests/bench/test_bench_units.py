@@ -163,10 +163,16 @@ def test_ratios_and_targets_from_measured_lines() -> None:
         _line("aiohttp", _load(2_000), _load(4_000)),
         _line("litellm", _load(40), _load(50)),
         _line(
-            "lockgate[auth]", _load(1_500, 0.3, 1.0), _load(3_000), Memory(100_000, 100_000, 105_000, 100_000, own_after_kb=105_000)
+            "lockgate[auth]",
+            _load(1_500, 0.3, 1.0),
+            _load(3_000),
+            Memory(100_000, 100_000, 105_000, 100_000, own_after_kb=105_000),
         ),
         _line(
-            "lockgate[auth+policy+audit]", _load(1_000), _load(2_000), Memory(110_000, 110_000, 130_000, 10, own_after_kb=125_000)
+            "lockgate[auth+policy+audit]",
+            _load(1_000),
+            _load(2_000),
+            Memory(110_000, 110_000, 130_000, 10, own_after_kb=125_000),
         ),
     ]
     table = ratios(lines)

@@ -365,3 +365,31 @@ async def test_drill_cut_header_is_per_request_and_admin_only(lab: SovereignLab)
     assert denied.value.body["param"] == "x-lockgate-drill-cut"  # type: ignore[index]
     assert bad.value.body["param"] == "x-lockgate-drill-cut"  # type: ignore[index]
     assert lab.seen() == {**NONE_SEEN, "us": 1, "eu": 1}
+
+
+async def test_live_drill_against_a_running_gateway(
+    lab: SovereignLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lockgate drill --live` cuts US for its own requests only, through the real gateway."""
+    import asyncio
+    import json
+
+    from click.testing import CliRunner
+
+    from lockgate.cli import cli
+
+    monkeypatch.setenv("DRILL_ADMIN", "drill-admin-key-123456")
+    cfg = lab.config({"deepseek-chat": _insured("us")})
+    cfg["auth"] = {"mode": "keys", "admin_key": "${DRILL_ADMIN}"}
+    path = lab.write_config(cfg)
+    async with running_gateway(cfg, lab.tmp_path) as (base, gw):
+        args = ["drill", "-c", str(path), "--cut", "US", "--json", "--live", "--url", base,
+                "--key", "drill-admin-key-123456"]  # fmt: skip
+        result = await asyncio.to_thread(CliRunner().invoke, cli, args)
+        assert gw.cuts.targets == set()  # the running gateway itself was not cut
+    assert result.exit_code == 0, result.output
+    live = json.loads(result.stdout)["live"]
+    served = {r["alias"]: r for r in live}
+    assert served["deepseek-chat"]["status"] == 200
+    assert served["deepseek-chat"]["provider"] == "own"
+    assert lab.seen()["us"] == 0
