@@ -25,11 +25,11 @@ class Strict(BaseModel):
 
 
 class ServerConfig(Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    host: str = Field("127.0.0.1", description="Address to bind; anything but loopback requires API keys.")
+    port: int = Field(8080, ge=0, le=65535, description="TCP port (0 picks a free one).")
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Requests above this get HTTP 413.")
     instance_id: str | None = Field(None, description="Names this gateway in records; defaults to host:port.")
-    overhead_header: bool = True
+    overhead_header: bool = Field(True, description="Send x-lockgate-overhead-ms on non-streamed replies.")
 
 
 class TimeoutConfig(Strict):
@@ -144,21 +144,43 @@ class LoggingConfig(Strict):
 
 class GatewayConfig(Strict):
     data_dir: Path = Field(Path("~/.lockgate"), description="State: database, keys, signing key.")
-    server: ServerConfig = Field(default_factory=ServerConfig)
-    logging: LoggingConfig = Field(default_factory=LoggingConfig)
-    auth: AuthConfig = Field(default_factory=AuthConfig)
-    keys: KeyDefaults = Field(default_factory=KeyDefaults)
-    storage: StorageConfig = Field(default_factory=StorageConfig)
-    retry: RetryConfig = Field(default_factory=RetryConfig)
-    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
-    providers: dict[Annotated[str, Field(min_length=1)], ProviderConfig] = Field(default_factory=dict)
-    models: dict[Annotated[str, Field(min_length=1)], ModelAliasConfig] = Field(default_factory=dict)
-    policies: PolicyConfig = Field(default_factory=PolicyConfig)
-    pii: PiiConfig = Field(default_factory=PiiConfig)
-    audit: AuditConfig = Field(default_factory=AuditConfig)
-    limits: LimitsConfig = Field(default_factory=LimitsConfig)
-    operator: OperatorConfig = Field(default_factory=OperatorConfig)
-    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    server: ServerConfig = Field(
+        default_factory=ServerConfig, description="Where and how the gateway listens."
+    )
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log level (stderr).")
+    auth: AuthConfig = Field(default_factory=AuthConfig, description="API keys and keyless mode.")
+    keys: KeyDefaults = Field(
+        default_factory=KeyDefaults, description="Defaults for keys that name no policy."
+    )
+    storage: StorageConfig = Field(
+        default_factory=StorageConfig, description="The database (SQLite or PostgreSQL)."
+    )
+    retry: RetryConfig = Field(
+        default_factory=RetryConfig, description="Retries on retryable upstream errors."
+    )
+    breaker: BreakerConfig = Field(
+        default_factory=BreakerConfig, description="Circuit breaker per deployment."
+    )
+    providers: dict[Annotated[str, Field(min_length=1)], ProviderConfig] = Field(
+        default_factory=dict, description="Named upstreams: remote endpoints and local engines."
+    )
+    models: dict[Annotated[str, Field(min_length=1)], ModelAliasConfig] = Field(
+        default_factory=dict, description="Client-facing aliases, each mapped to deployments."
+    )
+    policies: PolicyConfig = Field(
+        default_factory=PolicyConfig, description="Routing policies over provider facts."
+    )
+    pii: PiiConfig = Field(default_factory=PiiConfig, description="Personal-data detection and handling.")
+    audit: AuditConfig = Field(default_factory=AuditConfig, description="The tamper-evident audit log.")
+    limits: LimitsConfig = Field(
+        default_factory=LimitsConfig, description="Rate limits and budgets per key and team."
+    )
+    operator: OperatorConfig = Field(
+        default_factory=OperatorConfig, description="Who runs this gateway (licence checks)."
+    )
+    registry: RegistryConfig = Field(
+        default_factory=RegistryConfig, description="The serving gate for local engines."
+    )
 
     @model_validator(mode="after")
     def _references(self) -> GatewayConfig:
