@@ -117,7 +117,8 @@ def lockgate_config(
         "providers": providers,
         "models": models,
         "policies": {"default": "eu-sovereign" if features.policy else None},
-        "pii": {"enabled": features.pii},
+        # cache off: every request pays the full scan, as a new prompt would
+        "pii": {"enabled": features.pii, "cache_entries": 0},
         "audit": {"enabled": features.audit},
     }
 

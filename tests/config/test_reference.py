@@ -18,5 +18,12 @@ def test_every_top_level_section_is_documented() -> None:
     text = DOC.read_text()
     for name in GatewayConfig.model_fields:
         assert f"| `{name}` |" in text
-    for section in ("server", "providers.<name>", "providers.<name>.engine", "models.<name>", "audit", "limits"):
+    for section in (
+        "server",
+        "providers.<name>",
+        "providers.<name>.engine",
+        "models.<name>",
+        "audit",
+        "limits",
+    ):
         assert f"## `{section}`" in text

@@ -19,6 +19,12 @@ class PiiConfig(BaseModel):
     )
     detectors: list[str] | None = Field(None, description="Subset of detector names; None = all.")
     phone_regions: list[str] = Field(default_factory=lambda: ["DE", "FR", "IT", "ES", "NL", "PL", "GB"])
+    cache_entries: int = Field(
+        4096,
+        ge=0,
+        description="Scanned texts remembered by content digest (LRU), so the history a chat client "
+        "resends every turn is not scanned again; 0 disables.",
+    )
     max_scan_chars: int = Field(200_000, gt=0)
 
     @field_validator("detectors")

@@ -8,6 +8,8 @@ IBAN's digits never also count as a card or a phone number).
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -42,6 +44,9 @@ def resolve_overlaps(candidates: list[tuple[int, Match]]) -> list[Match]:
     return sorted(kept, key=lambda m: m.start)
 
 
+CACHE_MIN_CHARS = 256  # shorter texts are cheaper to scan than to hash and look up
+
+
 class PiiScanner:
     def __init__(self, config: PiiConfig) -> None:
         self.config = config
@@ -49,6 +54,8 @@ class PiiScanner:
         unknown = wanted - set(DETECTORS)
         if unknown:
             raise ValueError(f"pii.detectors: unknown {sorted(unknown)}; choose from {sorted(DETECTORS)}")
+        # texts already scanned (by content digest) -> their matches; None when disabled
+        self._cache: OrderedDict[bytes, list[Match]] | None = OrderedDict() if config.cache_entries else None
         self._detectors: list[Detector] = [
             factory(config) for name, factory in DETECTORS.items() if name in wanted
         ]
@@ -79,6 +86,21 @@ class PiiScanner:
     def _scan(self, text: str) -> list[Match]:
         if not self.config.enabled or not has_signal(text):
             return []
+        if self._cache is None or len(text) < CACHE_MIN_CHARS:
+            return self._scan_uncached(text)
+        # chat clients resend the whole conversation every turn: earlier turns are cache hits
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        found = self._cache.get(key)
+        if found is None:
+            found = self._scan_uncached(text)
+            self._cache[key] = found
+            if len(self._cache) > self.config.cache_entries:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return list(found)
+
+    def _scan_uncached(self, text: str) -> list[Match]:
         scan = TextScan(text)  # one candidate pass, shared by every detector
         candidates = [(rank, m) for rank, d in enumerate(self._detectors) for m in d.find_in(scan)]
         return resolve_overlaps(candidates) if candidates else []
