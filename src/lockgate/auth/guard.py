@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 
-from sqlalchemy import Engine
-
-from lockgate.auth.keys import ANONYMOUS, Principal, hash_secret, load_principals
+from lockgate.auth.keys import ANONYMOUS, Principal, hash_secret
 from lockgate.errors import AuthenticationFailed
 
 log = logging.getLogger("lockgate.auth")
@@ -61,14 +58,3 @@ class Authenticator:
                 "Incorrect or revoked API key. Check the key, or create a new one with 'lockgate keys create NAME'."
             )
         return principal
-
-    async def refresh_forever(self, engine: Engine, interval: float) -> None:
-        while True:
-            try:
-                seen = self.generation
-                keys = await asyncio.to_thread(load_principals, engine)
-                if self.generation == seen:  # an admin change landed meanwhile: keep the newer set
-                    self.replace(keys)
-            except Exception as exc:  # the store may be briefly unavailable; keep the last known keys
-                log.warning("key refresh failed (keeping the last known keys): %s", exc)
-            await asyncio.sleep(interval)

@@ -41,10 +41,6 @@ def store(cfg: GatewayConfig) -> Engine:
     return open_store(cfg.storage_url())
 
 
-def fail(message: str) -> click.ClickException:
-    return click.ClickException(message)
-
-
 def one_line_errors(fn: F) -> F:
     """Turn ConfigError/ValueError raised inside a command into a one-line CLI error."""
 

@@ -5,20 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from lockgate.auth.keys import create_key, list_keys, load_principals, revoke_key
 from lockgate.errors import GatewayError, InvalidRequest, PermissionDenied, ServiceUnavailable
 from lockgate.server.gateway import Gateway
 from lockgate.server.proxy import error_response, read_json
-from lockgate.server.public import GATEWAY
+from lockgate.server.public import GATEWAY, json_response
 from lockgate.sovereignty.cuts import add_cut, list_cuts, load_cuts, remove_cut
 from lockgate.sovereignty.targets import InvalidCutTarget, normalise_target
-
-
-def _json(data: object, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data, default=str), status=status, content_type="application/json")
 
 
 def _admin(request: web.Request) -> Gateway:
@@ -44,7 +39,7 @@ def _guarded(fn: Any) -> Any:
 @_guarded
 async def get_keys(request: web.Request, gw: Gateway) -> web.Response:
     assert gw.store is not None
-    return _json({"data": await asyncio.to_thread(list_keys, gw.store)})
+    return json_response({"data": await asyncio.to_thread(list_keys, gw.store)})
 
 
 @_guarded
@@ -65,7 +60,7 @@ async def post_key(request: web.Request, gw: Gateway) -> web.Response:
         policy=body.get("policy"), pii_policy=body.get("pii_policy"),
     )  # fmt: skip
     gw.auth.replace(await asyncio.to_thread(load_principals, gw.store))
-    return _json({"id": key_id, "key": secret, "note": "shown once; store it now"}, 201)
+    return json_response({"id": key_id, "key": secret, "note": "shown once; store it now"}, 201)
 
 
 @_guarded
@@ -74,14 +69,14 @@ async def delete_key(request: web.Request, gw: Gateway) -> web.Response:
     if not await asyncio.to_thread(revoke_key, gw.store, request.match_info["key_id"]):
         raise InvalidRequest("No active key with that id.", param="key_id", status=404)
     gw.auth.replace(await asyncio.to_thread(load_principals, gw.store))
-    return _json({"revoked": request.match_info["key_id"]})
+    return json_response({"revoked": request.match_info["key_id"]})
 
 
 @_guarded
 async def get_cuts(request: web.Request, gw: Gateway) -> web.Response:
     assert gw.store is not None
     cuts = await asyncio.to_thread(list_cuts, gw.store)
-    return _json(
+    return json_response(
         {"data": [{"target": c.target, "reason": c.reason, "created_at": c.created_at} for c in cuts]}
     )
 
@@ -101,7 +96,7 @@ async def post_cut(request: web.Request, gw: Gateway) -> web.Response:
         raise InvalidRequest(str(exc), param="target") from None
     await asyncio.to_thread(add_cut, gw.store, target, body.get("reason"))
     gw.cuts.replace(await asyncio.to_thread(load_cuts, gw.store))
-    return _json({"cut": target}, 201)
+    return json_response({"cut": target}, 201)
 
 
 @_guarded
@@ -114,23 +109,18 @@ async def delete_cut(request: web.Request, gw: Gateway) -> web.Response:
     if not await asyncio.to_thread(remove_cut, gw.store, target):
         raise InvalidRequest(f"No cut named {target!r}.", param="target", status=404)
     gw.cuts.replace(await asyncio.to_thread(load_cuts, gw.store))
-    return _json({"restored": target})
+    return json_response({"restored": target})
 
 
-async def get_deployments(request: web.Request) -> web.Response:
-    try:
-        gw = request.app[GATEWAY]
-        if not gw.auth.authenticate(request.headers).is_admin:
-            raise PermissionDenied("This route needs an admin key.")
-    except GatewayError as err:
-        return error_response(err)
+@_guarded
+async def get_deployments(request: web.Request, gw: Gateway) -> web.Response:
     data = [
         {"alias": d.alias, "deployment": d.name, "breaker": d.breaker.state.value, "inflight": d.stats.inflight,
          "ewma_latency_ms": d.stats.ewma_latency_ms, "jurisdiction": d.facts.jurisdiction,
          "cut": gw.cuts.match(d.provider_name, d.facts)}
         for d in gw.router.deployments()
     ]  # fmt: skip
-    return _json({"data": data, "providers": gw.describe()})
+    return json_response({"data": data, "providers": gw.describe()})
 
 
 ROUTES = [

@@ -27,6 +27,7 @@ from lockgate.records import RecordSink, RequestRecord
 from lockgate.routing.deployment import Deployment
 from lockgate.routing.router import Router, build_router
 from lockgate.server.decision import Decider
+from lockgate.server.refresh import refresh_forever
 from lockgate.sovereignty.cuts import CutSet, load_cuts
 from lockgate.sovereignty.facts import ResolvedFacts, resolve_facts
 from lockgate.sovereignty.policy import PolicyEngine
@@ -111,10 +112,15 @@ class Gateway:
         if self.store is not None:
             self.auth.replace(await asyncio.to_thread(load_principals, self.store))
             self.cuts.replace(await asyncio.to_thread(load_cuts, self.store))
-            self._tasks.append(
-                asyncio.create_task(self.auth.refresh_forever(self.store, self.cfg.auth.reload_interval))
+            store = self.store
+            keys = refresh_forever(
+                "key", lambda: load_principals(store), lambda: self.auth.generation, self.auth.replace,
+                self.cfg.auth.reload_interval,
+            )  # fmt: skip
+            cuts = refresh_forever(
+                "cut", lambda: load_cuts(store), lambda: self.cuts.version, self.cuts.replace, 1.0
             )
-            self._tasks.append(asyncio.create_task(self._refresh_cuts(self.store)))
+            self._tasks += [asyncio.create_task(keys), asyncio.create_task(cuts)]
         else:
             self.auth.replace({})
         if self.auth.keyless:
@@ -130,17 +136,6 @@ class Gateway:
         except BaseException:
             await self.close()
             raise
-
-    async def _refresh_cuts(self, store: Engine) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            try:
-                seen = self.cuts.version
-                targets = await asyncio.to_thread(load_cuts, store)
-                if self.cuts.version == seen:  # an admin change landed meanwhile: keep the newer set
-                    self.cuts.replace(targets)
-            except Exception as exc:
-                log.warning("cut refresh failed (keeping the last known cuts): %s", exc)
 
     async def close(self) -> None:
         for t in self._tasks:

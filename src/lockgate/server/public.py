@@ -18,8 +18,9 @@ GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)
 STARTED = int(time.time())
 
 
-def _json(data: object, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+def json_response(data: object, status: int = 200) -> web.Response:
+    """JSON for the non-proxied routes (values orjson cannot encode are rendered with str)."""
+    return web.Response(body=orjson.dumps(data, default=str), status=status, content_type="application/json")
 
 
 def routes(proxy: Proxy) -> list[web.RouteDef]:
@@ -70,7 +71,7 @@ async def list_models(request: web.Request) -> web.Response:
         return error_response(err)
     allowed = principal.allowed_models
     data = [_model_entry(gw, a) for a in gw.router.routes if allowed is None or a in allowed]
-    return _json({"object": "list", "data": data})
+    return json_response({"object": "list", "data": data})
 
 
 async def get_model(request: web.Request) -> web.Response:
@@ -81,11 +82,11 @@ async def get_model(request: web.Request) -> web.Response:
         gw.router.route(alias)
     except GatewayError as err:
         return error_response(err)
-    return _json(_model_entry(gw, alias))
+    return json_response(_model_entry(gw, alias))
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return _json({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -106,7 +107,7 @@ async def readyz(request: web.Request) -> web.Response:
         "engines": {n: [r["base_url"] for r in d.get("replicas", [])] for n, d in gw.describe().items()
                     if "replicas" in d},
     }  # fmt: skip
-    return _json(body, 200 if ok else 503)
+    return json_response(body, 200 if ok else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
