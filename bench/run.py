@@ -23,7 +23,14 @@ from lockbench.install import ensure_litellm, ensure_pyspy, ensure_system_tools 
 from lockbench.launch import start_aiohttp, start_litellm, start_lockgate  # noqa: E402
 from lockbench.loadgen import wrk_binary  # noqa: E402
 from lockbench.machine import describe_machine, versions  # noqa: E402
-from lockbench.peers import FEATURE_LINES, HEADLINE, TARGET_LINE, Endpoint, upstream_routes  # noqa: E402
+from lockbench.peers import (  # noqa: E402
+    ALL_PROMPTS,
+    FEATURE_LINES,
+    HEADLINE,
+    TARGET_LINE,
+    Endpoint,
+    upstream_routes,
+)
 from lockbench.procs import BenchError, Service  # noqa: E402
 from lockbench.profile import Profiler  # noqa: E402
 from lockbench.report import Report, print_report, write_json  # noqa: E402
@@ -72,15 +79,16 @@ class Bench:
         service = start_nginx(self.run_dir, self.settings.sse_chunks)
         return service, Endpoint("direct", f"http://127.0.0.1:{service.port}", self.key, sse_path=SSE_PATH)
 
-    def _peer(self, peer: str, starter: Starter) -> None:
+    def _peer(self, peer: str, starter: Starter, prompts: tuple[str, ...] = ("short",)) -> None:
         with running(starter) as (service, endpoint):
-            self._measure(Subject(peer, peer, "auth", service, endpoint))
+            self._measure(Subject(peer, peer, "auth", service, endpoint, prompts))
 
     def peers(self, litellm: Path | None) -> None:
         with running(self._nginx) as (nginx, direct):
             self._measure(Subject("direct", "direct", "-", nginx, direct))
             base = direct.base_url
-            self._peer("aiohttp", lambda: start_aiohttp(self.run_dir, base, self.key))
+            # the pass-through also gets the 2 KB prompt: the line with every feature on uses it
+            self._peer("aiohttp", lambda: start_aiohttp(self.run_dir, base, self.key), ALL_PROMPTS)
             routes = upstream_routes(base, UPSTREAM_MODEL)
             self.lockgate_lines(routes)
             if litellm is not None:
@@ -95,8 +103,9 @@ class Bench:
 
             with running(starter) as (service, endpoint):
                 label = lockgate_label(features.name)
+                prompts = features.prompts
                 self._measure(
-                    Subject("lockgate", label, features.name, service, endpoint, features.prompts, True, soak)
+                    Subject("lockgate", label, features.name, service, endpoint, prompts, True, soak, True)
                 )
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install lockgate with its test tools, start the services the tests need (PostgreSQL on
-# loopback, from Debian's packages; headless Chromium for the report check), then run the
+# Install lockgate with its test tools and the agent CLIs (Claude Code, Codex; npm), start the
+# services the tests need (PostgreSQL on loopback, from Debian's packages; headless Chromium for
+# the report check), then run the
 # linters, the type checker and the whole test suite.  Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,9 @@ if (( ${#need[@]} )); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# the real Claude Code and Codex CLIs, for the agent-protocol tests (npm packages, in .agents/)
+bash scripts/agents.sh
 
 LOCKGATE_TEST_PG_URL="$(bash scripts/pg.sh)"
 export LOCKGATE_TEST_PG_URL

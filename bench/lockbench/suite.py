@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lockbench.gcstats import gen2_collections, per_10k
 from lockbench.loadgen import LoadResult, run_wrk
 from lockbench.peers import PROMPTS, SHORT_PROMPT, Endpoint
 from lockbench.procs import Service
@@ -32,7 +33,7 @@ class Settings:
 PRESETS: dict[str, Settings] = {
     "full": Settings(
         seconds_c1=5,
-        seconds_c32=8,
+        seconds_c32=10,
         sse_streams=300,
         sse_concurrency=8,
         soak_requests=100_000,
@@ -91,6 +92,11 @@ class Line:
     sse: StreamResult | None = None
     memory: Memory | None = None
     notes: list[str] = field(default_factory=list)
+    gen2: int | None = None  # full garbage collections during the c=32 run (lockgate only)
+
+    @property
+    def gen2_per_10k(self) -> float | None:
+        return per_10k(self.gen2, self.c32.requests)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +108,8 @@ class Line:
             "c32": self.c32.to_json(),
             "sse": self.sse.to_json() if self.sse else None,
             "memory": self.memory.to_json() if self.memory else None,
+            "c32_gen2": self.gen2,
+            "c32_gen2_per_10k": None if self.gen2_per_10k is None else round(self.gen2_per_10k, 2),
         }
 
 
@@ -122,6 +130,7 @@ class Subject:
     prompts: tuple[str, ...] = ("short",)
     sse: bool = True
     soak_requests: int = 0
+    gc_stats: bool = False  # read the full-collection count from /metrics around the c=32 run
 
 
 def measure(subject: Subject, settings: Settings, workdir: Path, hook: C32Hook | None = None) -> list[Line]:
@@ -133,10 +142,13 @@ def measure(subject: Subject, settings: Settings, workdir: Path, hook: C32Hook |
         c1 = run_wrk(target, 1, settings.seconds_c1, workdir)
         if not lines:
             memory.warm_kb = subject.service.rss_kb()
+        gen2_before = gen2_collections(subject.endpoint.base_url) if subject.gc_stats else None
         with (hook or _no_hook)(subject.service, settings.seconds_c32, subject.label):
             c32 = run_wrk(target, 32, settings.seconds_c32, workdir)
+        gen2_after = gen2_collections(subject.endpoint.base_url) if subject.gc_stats else None
+        gen2 = None if gen2_before is None or gen2_after is None else gen2_after - gen2_before
         memory.requests += c1.requests + c32.requests
-        lines.append(Line(subject.peer, subject.label, subject.features, prompt, c1, c32))
+        lines.append(Line(subject.peer, subject.label, subject.features, prompt, c1, c32, gen2=gen2))
     if subject.sse:
         stream = subject.endpoint.stream(SHORT_PROMPT, stream_options={"include_usage": True})
         lines[0].sse = measure_streams(stream, settings.sse_streams, settings.sse_concurrency)

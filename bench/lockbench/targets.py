@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lockbench.engine import EngineLine
-from lockbench.peers import HEADLINE, TARGET_LINE
+from lockbench.peers import FULL_LINE, HEADLINE, TARGET_LINE
 from lockbench.suite import Line
 
 _OPS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge, "<": operator.lt}
@@ -54,17 +54,26 @@ def _rps(line: Line | None, level: str) -> float | None:
     return None if line is None else (line.c1 if level == "c1" else line.c32).rps
 
 
+def _p99(line: Line | None) -> float | None:
+    return None if line is None else line.c32.p99_ms
+
+
 def ratios(lines: list[Line]) -> dict[str, dict[str, float | None]]:
-    """For every line but ``direct``: throughput relative to each peer, latency added over direct."""
-    direct, bare, litellm = find(lines, "direct"), find(lines, "aiohttp"), find(lines, "litellm")
+    """For every line but ``direct``: throughput relative to each peer, latency added over direct.
+
+    The pass-through is compared on the same prompt when it was measured with it."""
+    direct, litellm = find(lines, "direct"), find(lines, "litellm")
     found: dict[str, dict[str, float | None]] = {}
     for line in lines:
         if line.label == "direct":
             continue
+        bare = find(lines, "aiohttp", line.prompt) or find(lines, "aiohttp")
         found[f"{line.label} {line.prompt}"] = {
             "c1_rps_vs_direct": _div(line.c1.rps, _rps(direct, "c1")),
             "c32_rps_vs_direct": _div(line.c32.rps, _rps(direct, "c32")),
             "c32_rps_vs_aiohttp": _div(line.c32.rps, _rps(bare, "c32")),
+            "c32_p99_vs_aiohttp": _div(line.c32.p99_ms, _p99(bare)),
+            "aiohttp_c32_p99_ms": _p99(bare),
             "c32_rps_vs_litellm": _div(line.c32.rps, _rps(litellm, "c32")),
             "c1_added_p50_ms": None if direct is None else line.c1.p50_ms - direct.c1.p50_ms,
             "c1_added_p99_ms": None if direct is None else line.c1.p99_ms - direct.c1.p99_ms,
@@ -118,4 +127,18 @@ def targets(lines: list[Line], engine: list[EngineLine] | None) -> list[Target]:
         Target("c=1 added p50 over direct (auth)", head.get("c1_added_p50_ms"), "<=", 0.4, "ms"),
         Target("c=1 added p99 over direct (auth)", head.get("c1_added_p99_ms"), "<=", 2.0, "ms"),
     ]
-    return found + _memory_targets(lines) + _engine_targets(engine or [])
+    return found + _tail_targets(lines, table) + _memory_targets(lines) + _engine_targets(engine or [])
+
+
+def _tail_targets(lines: list[Line], table: dict[str, dict[str, float | None]]) -> list[Target]:
+    """Issue 17: every feature on, c=32, against the pass-through; no full collection under load."""
+    full = next((x for x in lines if x.label == lockgate_label(FULL_LINE)), None)
+    full_ratios = table.get(f"{full.label} {full.prompt}", {}) if full else {}
+    gen2 = [x.gen2 for x in lines if x.peer == "lockgate" and x.gen2 is not None]
+    return [
+        Target(f"c=32 p99, {FULL_LINE}, ÷ aiohttp pass-through p99", full_ratios.get("c32_p99_vs_aiohttp"),
+               "<=", 1.25, "×"),
+        Target(f"c=32 req/s, {FULL_LINE}, ÷ aiohttp pass-through", full_ratios.get("c32_rps_vs_aiohttp"),
+               ">=", 0.75, "×"),
+        Target("gen-2 collections in a c=32 run, worst lockgate line", max(gen2) if gen2 else None, "<=", 0),
+    ]  # fmt: skip

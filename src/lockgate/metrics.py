@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from lockgate.gcpolicy import GcPauses
+
 if TYPE_CHECKING:
     from lockgate.records import RequestRecord
     from lockgate.routing.deployment import Deployment
@@ -129,3 +131,7 @@ class Metrics(Collector):
 
 METRICS = Metrics()
 REGISTRY.register(METRICS)
+# collection counts come from prometheus_client's own GC collector (python_gc_*); pauses from here
+GC_PAUSES = GcPauses()
+GC_PAUSES.install()
+REGISTRY.register(GC_PAUSES)

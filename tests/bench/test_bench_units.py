@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from lockbench import upstream
 from lockbench.engine import EngineLine
+from lockbench.gcstats import parse_gen2, per_10k
 from lockbench.loadgen import HttpTarget, LoadResult, lua_script, parse_wrk
 from lockbench.peers import FEATURE_LINES, LONG_PROMPT, Endpoint, litellm_config, lockgate_config
 from lockbench.procs import BenchError, descendants, start, vm_rss_kb, wait_ready
@@ -192,6 +193,37 @@ def test_ratios_and_targets_from_measured_lines() -> None:
     assert found["lockgate memory growth after 100,000 requests"].value == pytest.approx(5.0)
     assert found["engine c=1: tokens/s lockgate ÷ direct"].met is True
     assert found["engine c=1: time to first token added"].value == pytest.approx(3.0)
+
+
+def test_tail_targets_compare_the_full_line_with_the_pass_through_on_its_prompt() -> None:
+    lines = [
+        _line("aiohttp", _load(2_000), _load(4_000, p99=20.0)),
+        Line("aiohttp", "aiohttp", "-", "2kb", _load(1_800), _load(3_000, p99=30.0)),
+        Line("lockgate", "lockgate[auth]", "auth", "short", _load(1), _load(3_500, p99=22.0), gen2=1),
+        Line("lockgate", "lockgate[all]", "all", "2kb", _load(1_000), _load(2_400, p99=36.0), gen2=0),
+    ]
+    table = ratios(lines)
+    assert table["lockgate[all] 2kb"]["c32_p99_vs_aiohttp"] == pytest.approx(1.2)
+    assert table["lockgate[all] 2kb"]["c32_rps_vs_aiohttp"] == pytest.approx(0.8)
+    assert table["lockgate[auth] short"]["c32_p99_vs_aiohttp"] == pytest.approx(1.1)
+    found = {t.name: t for t in targets(lines, None)}
+    assert found["c=32 p99, all, ÷ aiohttp pass-through p99"].met is True
+    assert found["c=32 req/s, all, ÷ aiohttp pass-through"].met is True
+    worst = found["gen-2 collections in a c=32 run, worst lockgate line"]
+    assert worst.value == 1 and worst.met is False
+    assert lines[2].to_json()["c32_gen2_per_10k"] == pytest.approx(100.0)  # 1 in 100 requests
+
+
+def test_gen2_count_is_read_from_the_metrics_page() -> None:
+    text = (
+        "# TYPE python_gc_collections_total counter\n"
+        'python_gc_collections_total{generation="0"} 1234.0\n'
+        'python_gc_collections_total{generation="2"} 7.0\n'
+    )
+    assert parse_gen2(text) == 7
+    assert parse_gen2("lockgate_requests_total 1\n") is None
+    assert per_10k(3, 30_000) == pytest.approx(1.0)
+    assert per_10k(None, 10) is None
 
 
 def test_targets_without_litellm_or_engine_are_not_applicable() -> None:

@@ -52,6 +52,85 @@ class StandIn(FakeUpstream):
         await resp.write(b"data: [DONE]\n\n")
         return resp
 
+    async def mode_tools(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        """An agent's upstream: a short text then a ``get_weather`` call; once the tool's result
+        is in the conversation, a text answer that quotes it."""
+        last = body["messages"][-1]
+        if last["role"] == "tool":
+            return await self._answer(request, body, [{"content": f"tool said: {last['content']}"}], "stop")
+        call = {"index": 0, "id": "call_w1", "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": '}}  # fmt: skip
+        deltas = [{"content": "Let me check."}, {"tool_calls": [call]},
+                  {"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]}]  # fmt: skip
+        return await self._answer(request, body, deltas, "tool_calls")
+
+    async def mode_overflow(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        message = "This model's maximum context length is 2048 tokens. However, you requested 9000 tokens."
+        return web.json_response({"error": {"message": message, "type": "invalid_request_error",
+                                            "code": "context_length_exceeded"}}, status=400)  # fmt: skip
+
+    async def _answer(
+        self, request: web.Request, body: dict[str, Any], deltas: list[dict[str, Any]], finish: str
+    ) -> web.StreamResponse:
+        model = body["model"]
+        usage = {"prompt_tokens": 21, "completion_tokens": 9, "total_tokens": 30}
+        if not body.get("stream"):
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": "".join(d.get("content", "") for d in deltas),
+            }
+            calls = [c for d in deltas for c in d.get("tool_calls", ()) if "id" in c]
+            for c in calls:
+                c["function"]["arguments"] = '{"city": "Paris"}'
+            if calls:
+                message["tool_calls"] = calls
+            return web.json_response({"id": "chatcmpl-t", "object": "chat.completion", "created": 1, "model": model,
+                                      "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                                      "usage": usage})  # fmt: skip
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for delta in deltas:
+            await resp.write(chunk(model, delta))
+        await resp.write(chunk(model, {}, finish))
+        tail = {"id": "chatcmpl-t", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": [],
+                "usage": usage}  # fmt: skip
+        await resp.write(b"data: " + orjson.dumps(tail) + b"\n\n")
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
+    async def messages(self, request: web.Request) -> web.StreamResponse:
+        """A native Anthropic endpoint: it echoes what it got, so tests see the body was untouched."""
+        body = await request.json()
+        self.requests.append(body)
+        self.headers.append(dict(request.headers))
+        text = f"{self.name} natively says: {body['messages'][-1]['content']}"
+        usage = {"input_tokens": 13, "output_tokens": 5}
+        if not body.get("stream"):
+            return web.json_response({"id": "msg_native", "type": "message", "role": "assistant", "model": body["model"],
+                                      "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+                                      "stop_sequence": None, "usage": usage})  # fmt: skip
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        events = [
+            ("message_start", {"type": "message_start", "message": {
+                "id": "msg_native", "type": "message", "role": "assistant", "model": body["model"], "content": [],
+                "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 13, "output_tokens": 0}}}),
+            ("content_block_start", {"type": "content_block_start", "index": 0,
+                                     "content_block": {"type": "text", "text": ""}}),
+            ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                     "delta": {"type": "text_delta", "text": text}}),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                               "usage": {"output_tokens": 5}}),
+            ("message_stop", {"type": "message_stop"}),
+        ]  # fmt: skip
+        for name, data in events:
+            await resp.write(f"event: {name}\ndata: ".encode() + orjson.dumps(data) + b"\n\n")
+        return resp
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/messages", self.messages)
+
 
 def provider_spec(name: str, url: str) -> dict[str, Any]:
     catalogue = CATALOGUES[name]

@@ -59,8 +59,12 @@ class FakeUpstream:
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/completions", self.chat)
         app.router.add_post("/v1/embeddings", self.embeddings)
+        self.add_routes(app)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
+
+    def add_routes(self, app: web.Application) -> None:
+        """More routes for subclasses (a native protocol endpoint, say)."""
 
     async def close(self) -> None:
         if self.server is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -14,10 +15,11 @@ from lockgate.records import RequestRecord
 NAMES: tuple[str, ...] = tuple(f.name for f in fields(RequestRecord))
 _BODIES = frozenset({"request_body", "response_body"})
 _BODY_AT = tuple(i for i, n in enumerate(NAMES) if n in _BODIES)
+_VALUES = attrgetter(*NAMES)  # all fields in one C call: this runs on the request path
 
 
 def row(record: RequestRecord) -> list[Any]:
-    values = [getattr(record, n) for n in NAMES]
+    values: list[Any] = list(_VALUES(record))
     for i in _BODY_AT:
         if values[i] is not None:
             values[i] = base64.b64encode(values[i]).decode()

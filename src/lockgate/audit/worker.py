@@ -24,6 +24,7 @@ from lockgate.audit.crypto import ContentCipher
 from lockgate.audit.signing import load_or_create_key
 from lockgate.audit.wire import decode
 from lockgate.audit.writer import AuditSink
+from lockgate.gcpolicy import freeze_heap
 from lockgate.storage.db import make_engine
 
 STATS_INTERVAL = 0.5
@@ -76,6 +77,7 @@ def build_sink(settings: dict[str, Any]) -> AuditSink:
 async def run(settings: dict[str, Any], reader: asyncio.StreamReader) -> None:
     sink = build_sink(settings)
     await sink.start()
+    freeze_heap("audit writer start-up")  # SQLAlchemy metadata, key, modules: out of the collector
     reporter = asyncio.create_task(_report(sink))
     try:
         await _consume(reader, sink)

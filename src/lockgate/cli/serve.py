@@ -23,6 +23,7 @@ def serve(host: str | None, port: int | None, config_path: Path | None) -> None:
     """Run the OpenAI-compatible gateway (the bundled SmolLM2 model when no config is given)."""
     from aiohttp import web
 
+    from lockgate import gcpolicy
     from lockgate.server.app import build_app
     from lockgate.server.assemble import build_gateway
 
@@ -46,6 +47,9 @@ def serve(host: str | None, port: int | None, config_path: Path | None) -> None:
     except ImportError:  # pragma: no cover - uvloop is optional on non-Linux
         pass
     app = build_app(gateway)
+    # last start-up hook: once the gateway is built and started, its heap leaves the collector
+    app.on_startup.append(gcpolicy.freeze_when_started)
+    gcpolicy.tune()
     aliases = ", ".join(gateway.router.routes) or "none"
 
     def ready(_: str) -> None:

@@ -17,6 +17,7 @@ from lockgate.audit.config import AuditConfig
 from lockgate.pii.config import PiiConfig
 from lockgate.registry.config import OperatorConfig, RegistryConfig
 from lockgate.sovereignty.config import PolicyConfig, ProviderFacts
+from lockgate.stored.config import ResponsesConfig
 from lockgate.usage.config import LimitsConfig, PriceConfig
 
 
@@ -85,9 +86,23 @@ class ProviderConfig(Strict):
         None, description="Built-in catalogue entry whose facts this provider inherits."
     )
     facts: ProviderFacts = Field(default_factory=ProviderFacts)
+    native_protocols: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Client protocols this upstream speaks itself, as protocol -> path under base_url "
+            "(e.g. {anthropic: /messages, responses: /responses}). Such requests go through "
+            "untranslated after the same policy, personal-data and audit steps; the rest are "
+            "translated to chat completions."
+        ),
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> ProviderConfig:
+        for key, path in self.native_protocols.items():
+            if key not in ("anthropic", "responses"):
+                raise ValueError(f"native_protocols: unknown protocol {key!r} (anthropic, responses)")
+            if not path.startswith("/"):
+                raise ValueError(f"native_protocols.{key}: the path must start with '/' (got {path!r})")
         if self.kind == "openai" and not self.base_url:
             raise ValueError("an 'openai' provider needs base_url (e.g. https://api.mistral.ai/v1)")
         return self
@@ -172,6 +187,10 @@ class GatewayConfig(Strict):
     )
     pii: PiiConfig = Field(default_factory=PiiConfig, description="Personal-data detection and handling.")
     audit: AuditConfig = Field(default_factory=AuditConfig, description="The tamper-evident audit log.")
+    responses: ResponsesConfig = Field(
+        default_factory=ResponsesConfig,
+        description="Stored responses of the Responses API (store, previous_response_id).",
+    )
     limits: LimitsConfig = Field(
         default_factory=LimitsConfig, description="Rate limits and budgets per key and team."
     )

@@ -23,11 +23,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from lockgate import gcpolicy
 from lockgate.engines.llamacpp_usage import UsageCounter
 
 _PASSTHROUGH = (
     "temperature",
     "top_p",
+    "top_k",
     "stop",
     "seed",
     "presence_penalty",
@@ -249,6 +251,40 @@ async def embeddings(request: web.Request) -> web.Response:
     return web.json_response(result, dumps=lambda o: orjson.dumps(o).decode())
 
 
+def _count(engine: Engine, messages: list[Any], tools: Any) -> int:
+    """Tokens of the prompt exactly as the chat handler renders and tokenizes it."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    llm = engine.llm
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        text = "".join(str(m.get("content") or "") for m in messages if isinstance(m, dict))
+        return len(llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
+    vocab = llm._model
+    eos = vocab.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
+    bos = vocab.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
+    formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+    result = formatter(messages=messages, tools=tools)
+    return len(llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
+
+
+async def count_tokens(request: web.Request) -> web.Response:
+    """``{"messages": [...], "tools": [...]}`` -> ``{"input_tokens": N}`` (the gateway's
+    Anthropic ``count_tokens`` asks this where the deployment is local)."""
+    engine: Engine = request.app["engine"]
+    body = await _json(request)
+    if isinstance(body, web.Response):
+        return body
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return _error(400, "messages must be a non-empty list", "messages")
+    try:
+        n = await asyncio.to_thread(_count, engine, [_template_safe(m) for m in messages], body.get("tools"))
+    except Exception as exc:
+        return _rejected(exc)
+    return web.json_response({"input_tokens": n})
+
+
 def _locked(engine: Engine, fn: Any) -> Any:
     with engine.lock:
         return fn()
@@ -281,6 +317,7 @@ def build_app(engine: Engine) -> web.Application:
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/completions", completions)
     app.router.add_post("/v1/embeddings", embeddings)
+    app.router.add_post("/v1/count_tokens", count_tokens)
     return app
 
 
@@ -295,7 +332,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--embeddings", action="store_true")
     args = p.parse_args(argv)
     engine = Engine(args.model, args.alias, args.ctx, args.threads, args.embeddings)
-    web.run_app(build_app(engine), host=args.host, port=args.port, print=None, access_log=None)
+    app = build_app(engine)
+    app.on_startup.append(gcpolicy.freeze_when_started)  # the loaded model's heap leaves the collector
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import ClientResponse
@@ -24,6 +25,14 @@ class UpstreamConnectError(Exception):
 
 class UpstreamReadTimeout(Exception):
     """The upstream did not answer (or stopped streaming) within the read timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class NativeCall:
+    """Extra headers for a natively spoken protocol, and how it wants the key sent."""
+
+    headers: dict[str, str]
+    key_header: str | None = None  # e.g. "x-api-key"; None keeps "Authorization: Bearer"
 
 
 class UpstreamResponse:
@@ -89,12 +98,23 @@ class Provider(abc.ABC):
         return {"kind": self.kind, "ready": self.is_ready()}
 
     @abc.abstractmethod
-    async def send(self, path: str, body: bytes) -> UpstreamResponse:
+    async def send(self, path: str, body: bytes, native: NativeCall | None = None) -> UpstreamResponse:
         """POST ``body`` (JSON) to ``path`` (e.g. ``/chat/completions``) upstream.
 
+        ``native`` is set when the body is in a client protocol this provider speaks itself
+        (see ``native_path``): its headers go along, and its key header replaces the bearer token.
         Raises ``UpstreamConnectError`` or ``UpstreamReadTimeout``; HTTP errors are returned
         as responses with their status for the router to classify.
         """
+
+    def native_path(self, protocol: str) -> str | None:
+        """The path at which this upstream speaks ``protocol`` itself (None: translate)."""
+        return self.config.native_protocols.get(protocol)
+
+    async def count_tokens(self, chat_body: bytes) -> int | None:
+        """The prompt's exact token count from this provider's own tokenizer, where it has one
+        at hand (local engines); None otherwise."""
+        return None
 
     def secrets(self) -> list[str]:
         """Secret strings this provider holds, so error relays can scrub them."""

@@ -11,10 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 
 from lockgate.engines.models import resolve_model_path
 from lockgate.engines.process import SupervisedProcess, free_port
-from lockgate.providers.base import Provider, UpstreamResponse
+from lockgate.providers.base import (
+    NativeCall,
+    Provider,
+    UpstreamConnectError,
+    UpstreamReadTimeout,
+    UpstreamResponse,
+)
 from lockgate.providers.openai_compat import client_session, post
 
 # Called before an engine starts with (model path, acknowledgements); raises to refuse.
@@ -111,7 +118,20 @@ class LlamaCppProvider(Provider):
         healthy = [r for r in self.replicas if r.process.healthy] or self.replicas
         return min(healthy, key=lambda r: r.inflight)
 
-    async def send(self, path: str, body: bytes) -> UpstreamResponse:
+    async def count_tokens(self, chat_body: bytes) -> int | None:
+        assert self._session is not None, "provider used before start()"
+        replica = self._pick()
+        try:
+            resp = await post(self._session, replica.base_url + "/count_tokens", chat_body, self._headers)
+            data = await resp.read()
+        except (UpstreamConnectError, UpstreamReadTimeout):
+            return None
+        if resp.status != 200:
+            return None
+        count = orjson.loads(data).get("input_tokens")
+        return count if isinstance(count, int) else None
+
+    async def send(self, path: str, body: bytes, native: NativeCall | None = None) -> UpstreamResponse:
         assert self._session is not None, "provider used before start()"
         replica = self._pick()
         replica.inflight += 1

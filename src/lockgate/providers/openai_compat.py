@@ -6,7 +6,13 @@ from typing import Any
 
 import aiohttp
 
-from lockgate.providers.base import Provider, UpstreamConnectError, UpstreamReadTimeout, UpstreamResponse
+from lockgate.providers.base import (
+    NativeCall,
+    Provider,
+    UpstreamConnectError,
+    UpstreamReadTimeout,
+    UpstreamResponse,
+)
 
 
 def client_session(limit: int, connect: float, read: float, total: float | None) -> aiohttp.ClientSession:
@@ -56,6 +62,14 @@ class OpenAICompatibleProvider(Provider):
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "ready": self.is_ready(), "base_url": self.base_url}
 
-    async def send(self, path: str, body: bytes) -> UpstreamResponse:
+    async def send(self, path: str, body: bytes, native: NativeCall | None = None) -> UpstreamResponse:
         assert self._session is not None, "provider used before start()"
-        return await post(self._session, self.base_url + path, body, self._headers)
+        headers = self._headers if native is None else self._native_headers(native)
+        return await post(self._session, self.base_url + path, body, headers)
+
+    def _native_headers(self, native: NativeCall) -> dict[str, str]:
+        headers = {**self._headers, **native.headers}
+        if native.key_header and "Authorization" in headers and self.config.api_key is not None:
+            del headers["Authorization"]
+            headers[native.key_header] = self.config.api_key.get_secret_value()
+        return headers

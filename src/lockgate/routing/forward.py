@@ -24,7 +24,7 @@ from lockgate.errors import (
     UpstreamTimeout,
 )
 from lockgate.metrics import METRICS
-from lockgate.providers.base import UpstreamConnectError, UpstreamReadTimeout, UpstreamResponse
+from lockgate.providers.base import NativeCall, UpstreamConnectError, UpstreamReadTimeout, UpstreamResponse
 from lockgate.routing.deployment import Deployment
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -76,10 +76,13 @@ def _plan(ordered: Sequence[Deployment], retries: int) -> list[Deployment]:
     return plan
 
 
+# what to send a deployment: upstream path, body, and native-protocol headers (None: chat)
+UpstreamCall = tuple[str, bytes, NativeCall | None]
+
+
 async def forward(
     ordered: Sequence[Deployment],
-    path: str,
-    body_for: Callable[[Deployment], bytes],
+    call_for: Callable[[Deployment], UpstreamCall],
     retry: RetryConfig,
 ) -> Outcome:
     last: GatewayError | None = None
@@ -104,7 +107,8 @@ async def forward(
         last_dep = dep
         dep.stats.inflight += 1
         try:
-            resp = await dep.provider.send(path, body_for(dep))
+            path, body, native = call_for(dep)
+            resp = await dep.provider.send(path, body, native)
         except (UpstreamConnectError, UpstreamReadTimeout) as exc:
             dep.stats.inflight -= 1
             dep.breaker.record_failure()
@@ -131,7 +135,10 @@ async def forward(
             f"Every eligible deployment is temporarily unavailable ({'; '.join(reasons)}); retry shortly.",
             headers={"Retry-After": str(int(min(d.breaker.reset_after for d in ordered)))},
         )
-    raise last
+    try:
+        raise last
+    finally:
+        last = None  # the traceback keeps this frame: a local naming the error would make a cycle
 
 
 async def _overloaded(dep: Deployment, resp: UpstreamResponse, retry_after: float | None) -> GatewayError:

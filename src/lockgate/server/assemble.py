@@ -12,6 +12,7 @@ from lockgate.providers.llamacpp import LlamaCppProvider
 from lockgate.registry.gate_process import check_in_child
 from lockgate.server.gateway import Gateway
 from lockgate.storage.db import open_store
+from lockgate.stored.responses import build_response_store
 from lockgate.usage.shared import build_limiter
 
 
@@ -41,6 +42,8 @@ def build_gateway(cfg: GatewayConfig, host: str, port: int) -> Gateway:
             gw.sinks.append(ProcessAuditSink(worker_settings(cfg), cfg.audit.queue_max))
         else:
             gw.sinks.append(build_audit_sink(cfg, store))
+    responses, why_not = build_response_store(cfg, store)
+    gw.responses, gw.responses_off = responses, why_not
     if cfg.registry.enforce:
         gate = serving_gate(cfg)
         for provider in gw.providers.values():

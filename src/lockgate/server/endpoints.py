@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lockgate.errors import InvalidRequest
+from lockgate.protocols import ANTHROPIC_MESSAGES, OPENAI_RESPONSES, WireProtocol
 
 
 def _require_model(body: dict[str, Any]) -> None:
@@ -58,8 +59,14 @@ class Endpoint:
     path: str  # upstream path under the provider's base URL
     validate: Callable[[dict[str, Any]], None]
     streams: bool
+    # the client's protocol, when it is not the internal one (chat completions); its adapter
+    # translates at the edge and ``validate`` checks the translated body
+    protocol: WireProtocol | None = None
 
 
 CHAT = Endpoint("chat.completions", "/chat/completions", _check_chat, True)
 COMPLETIONS = Endpoint("completions", "/completions", _check_completion, True)
 EMBEDDINGS = Endpoint("embeddings", "/embeddings", _check_embeddings, False)
+MESSAGES = Endpoint("anthropic.messages", "/chat/completions", _check_chat, True, ANTHROPIC_MESSAGES)
+RESPONSES = Endpoint("openai.responses", "/chat/completions", _check_chat, True, OPENAI_RESPONSES)
+COUNT_TOKENS = Endpoint("anthropic.count_tokens", "/count_tokens", _check_chat, False, ANTHROPIC_MESSAGES)

@@ -31,6 +31,7 @@ from lockgate.server.refresh import refresh_forever
 from lockgate.sovereignty.cuts import CutSet, load_cuts
 from lockgate.sovereignty.facts import ResolvedFacts, resolve_facts
 from lockgate.sovereignty.policy import PolicyEngine
+from lockgate.stored.responses import ResponseStore
 from lockgate.usage.pricing import Pricer
 
 log = logging.getLogger("lockgate")
@@ -69,6 +70,9 @@ class Gateway:
         self.auth = Authenticator(cfg.auth.mode, admin)
         self.guards: list[Callable[[Principal], None]] = []
         self.sinks: list[RecordSink] = []
+        # kept Responses API replies (store / previous_response_id); None says why not
+        self.responses: ResponseStore | None = None
+        self.responses_off = "no store is configured"
         self.pricer = Pricer()
         self._tasks: list[asyncio.Task[None]] = []
         self._secrets = {name: p.secrets() for name, p in self.providers.items()}
@@ -131,6 +135,8 @@ class Gateway:
             )
         for sink in self.sinks:
             await sink.start()
+        if self.responses is not None:
+            await self.responses.start()
         try:
             await asyncio.gather(*(p.start() for p in self.providers.values()))
         except BaseException:
@@ -145,6 +151,8 @@ class Gateway:
                 await t
         self._tasks.clear()
         await asyncio.gather(*(p.close() for p in self.providers.values()), return_exceptions=True)
+        if self.responses is not None:
+            await self.responses.close()
         for sink in self.sinks:
             try:
                 await sink.close()

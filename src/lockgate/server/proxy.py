@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -19,11 +20,15 @@ from aiohttp import web
 
 from lockgate.errors import GatewayError, InvalidRequest, PayloadTooLarge, PermissionDenied, UpstreamError
 from lockgate.metrics import METRICS
+from lockgate.protocols.base import ReplyIds, Turn, WireProtocol, estimate_tokens
+from lockgate.providers.base import NativeCall
 from lockgate.records import RequestRecord
-from lockgate.routing.forward import Outcome, forward
+from lockgate.routing.forward import Outcome, UpstreamCall, forward
 from lockgate.server.decision import Decision
+from lockgate.server.edge import Edge, EdgeRelays
 from lockgate.server.endpoints import Endpoint
 from lockgate.server.relay import SSERelay
+from lockgate.server.sessions import Sessions
 
 if TYPE_CHECKING:
     from lockgate.auth.keys import Principal
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
     from lockgate.server.gateway import Gateway
 
 PURPOSE_HEADER = "x-lockgate-purpose"
+Work = Callable[[web.Request, Endpoint, RequestRecord, float], Awaitable[web.StreamResponse]]
 # unique across restarts and instances: a random prefix per process plus a counter
 _ID_PREFIX = "req_" + uuid.uuid4().hex[:16]
 _ID_COUNTER = itertools.count(1)
@@ -47,6 +53,17 @@ def error_response(err: GatewayError, request_id: str | None = None) -> web.Resp
     return web.Response(
         status=err.status, body=err.to_body(), content_type="application/json", headers=headers
     )
+
+
+def protocol_error(protocol: WireProtocol | None, err: GatewayError, request_id: str | None) -> web.Response:
+    """An error in the client's protocol shape (OpenAI's when there is no adapter)."""
+    if protocol is None:
+        return error_response(err, request_id)
+    status, body = protocol.error_body(err, request_id)
+    headers = dict(err.headers)
+    if request_id:
+        headers["x-request-id"] = request_id
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
@@ -90,12 +107,21 @@ class _Collecting:
         return b"".join(self._parts)
 
 
-class Proxy:
+def collecting_hasher(log_content: bool) -> Any:
+    return _Collecting() if log_content else hashlib.sha256()
+
+
+class Proxy(EdgeRelays):
     def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
         self.log_content = gateway.cfg.audit.enabled and gateway.cfg.audit.log_content
+        self.sessions = Sessions(gateway.responses, gateway.responses_off)
 
-    async def handle(self, request: web.Request, ep: Endpoint) -> web.StreamResponse:
+    async def handle(
+        self, request: web.Request, ep: Endpoint, work: Work | None = None
+    ) -> web.StreamResponse:
+        """One request through the pipeline; ``work`` replaces the default forward-and-relay
+        (token counting), with the same record, errors and audit around it."""
         t0 = time.perf_counter()
         rec = RequestRecord(
             request_id=next_request_id(),
@@ -104,7 +130,7 @@ class Proxy:
             endpoint=ep.name,
         )
         try:
-            return await self._handle(request, ep, rec, t0)
+            return await (work or self._handle)(request, ep, rec, t0)
         except GatewayError as err:
             rec.status, rec.error_type = err.status, err.code or err.type
             if err.tried is not None:  # the body did reach a provider: record where
@@ -114,18 +140,19 @@ class Proxy:
                     dep.provider_name,
                     dep.facts.jurisdiction,
                 )
-            return error_response(err, rec.request_id)
+            return protocol_error(ep.protocol, err, rec.request_id)
         finally:
             rec.finished_at = time.time()
             rec.latency_ms = (time.perf_counter() - t0) * 1000.0
             self.gw.record(rec)
 
-    def _admit(
-        self, request: web.Request, body: dict[str, Any], ep: Endpoint, rec: RequestRecord
-    ) -> Principal:
+    def _authenticate(self, request: web.Request, rec: RequestRecord) -> Principal:
         principal = self.gw.auth.authenticate(request.headers)
         rec.key_id, rec.key_name, rec.team = principal.id, principal.name, principal.team
         rec.purpose = request.headers.get(PURPOSE_HEADER)
+        return principal
+
+    def _admit(self, principal: Principal, body: dict[str, Any], ep: Endpoint, rec: RequestRecord) -> None:
         ep.validate(body)
         rec.model_alias = body["model"]
         rec.stream = bool(body.get("stream"))
@@ -138,7 +165,6 @@ class Proxy:
             )
         for guard in self.gw.guards:
             guard(principal)
-        return principal
 
     async def _handle(
         self, request: web.Request, ep: Endpoint, rec: RequestRecord, t0: float
@@ -147,19 +173,35 @@ class Proxy:
         rec.request_sha256 = hashlib.sha256(raw).hexdigest()
         if self.log_content:
             rec.request_body = raw
-        principal = self._admit(request, body, ep, rec)
+        principal = self._authenticate(request, rec)
+        turn: Turn | None = None
+        if ep.protocol is not None:
+            # the adapter at the edge: everything after this line sees a chat completions body
+            turn = ep.protocol.parse(body, request.headers)
+            await self.sessions.prepare(ep.protocol, turn, principal)
+            body = turn.chat
+        self._admit(principal, body, ep, rec)
         route = self.gw.router.route(body["model"])
         decision = self.gw.decider.decide(principal, request.headers, body, route)
         rec.policy = "+".join(decision.policies) or None
         rec.pii_findings = decision.findings
         ordered = route.strategy(decision.candidates)
         stream = rec.stream and ep.streams
-        body_for = self._body_builder(body, decision, stream)
+        natives: set[int] = set()
+        call_for = self._call_builder(body, decision, stream, ep, turn, request, natives)
         t_up = time.perf_counter()
-        outcome = await forward(ordered, ep.path, body_for, self.gw.cfg.retry)
+        outcome = await forward(ordered, call_for, self.gw.cfg.retry)
         try:
             self._note_route(rec, outcome, decision)
             headers = self._headers(rec, outcome.deployment, decision)
+            if ep.protocol is not None and turn is not None:
+                native = id(outcome.deployment) in natives
+                ids = ReplyIds(rec.request_id, rec.model_alias or "", int(rec.started_at))
+                edge = Edge(ep.protocol, turn, principal, native, ids)
+                self._edge_headers(edge, headers, rec)
+                if stream and outcome.response.status == 200:
+                    return await self._relay_edge_stream(request, rec, outcome, decision, edge, headers, t0)
+                return await self._relay_edge_body(request, rec, outcome, decision, edge, headers)
             if stream and outcome.response.status == 200:
                 return await self._relay_stream(request, rec, outcome, decision, body, headers, t0)
             return await self._relay_body(rec, outcome, decision, headers, t0, t_up)
@@ -168,20 +210,78 @@ class Proxy:
             # upstream connection and the replica's in-flight slot are given back exactly once
             outcome.response.close()
 
-    @staticmethod
-    def _body_builder(body: dict[str, Any], decision: Decision, stream: bool) -> Any:
-        cache: dict[tuple[int, bool], bytes] = {}
+    async def count_tokens(
+        self, request: web.Request, ep: Endpoint, rec: RequestRecord, t0: float
+    ) -> web.StreamResponse:
+        """Anthropic's ``count_tokens``: the same admission and policy decision as a message,
+        then an exact count from the first eligible local tokenizer, or a stated estimate."""
+        assert ep.protocol is not None
+        body, raw = await read_json_raw(request)
+        rec.request_sha256 = hashlib.sha256(raw).hexdigest()
+        principal = self._authenticate(request, rec)
+        body = {**body, "max_tokens": body.get("max_tokens") or 1, "stream": False}
+        chat = ep.protocol.parse(body, request.headers).chat
+        self._admit(principal, chat, ep, rec)
+        route = self.gw.router.route(chat["model"])
+        decision = self.gw.decider.decide(principal, request.headers, chat, route)
+        rec.policy = "+".join(decision.policies) or None
+        rec.pii_findings = decision.findings
+        count: int | None = None
+        payload = orjson.dumps({"messages": chat["messages"], "tools": chat.get("tools")})
+        headers = {"x-request-id": rec.request_id, "x-lockgate-policy": rec.policy or "none"}
+        for dep in route.strategy(decision.candidates):
+            if id(dep) in decision.redacted_for or not dep.provider.is_ready():
+                continue
+            count = await dep.provider.count_tokens(payload)
+            if count is not None:
+                rec.deployment, rec.provider, rec.jurisdiction = (
+                    dep.name,
+                    dep.provider_name,
+                    dep.facts.jurisdiction,
+                )
+                headers.update({"x-lockgate-deployment": dep.name, "x-lockgate-token-count": "exact"})
+                break
+        if count is None:
+            count = estimate_tokens(chat)
+            headers["x-lockgate-token-count"] = "estimate (about 4 characters a token; no local tokenizer)"
+        rec.status = 200
+        return web.Response(body=orjson.dumps({"input_tokens": count}), content_type="application/json",
+                            headers=headers)  # fmt: skip
 
-        def build(dep: Deployment) -> bytes:
+    @staticmethod
+    def _call_builder(
+        body: dict[str, Any],
+        decision: Decision,
+        stream: bool,
+        ep: Endpoint,
+        turn: Turn | None,
+        request: web.Request,
+        natives: set[int],
+    ) -> Callable[[Deployment], UpstreamCall]:
+        cache: dict[int, UpstreamCall] = {}
+
+        def build(dep: Deployment) -> UpstreamCall:
+            got = cache.get(id(dep))
+            if got is not None:
+                return got
             redact = id(dep) in decision.redacted_for
-            key = (id(dep), redact)
-            got = cache.get(key)
-            if got is None:
-                src = decision.redacted_body if redact and decision.redacted_body is not None else body
-                out = {**dep.params, **src, "model": dep.upstream_model}
-                if stream:
-                    out["stream_options"] = {**(src.get("stream_options") or {}), "include_usage": True}
-                got = cache[key] = orjson.dumps(out)
+            protocol = ep.protocol
+            native_path = None
+            if protocol is not None and turn is not None and not redact and not turn.extra.get("continued"):
+                native_path = dep.provider.native_path(protocol.native_key)
+            if protocol is not None and turn is not None and native_path:
+                # the upstream speaks the client's protocol: send it untranslated (the same
+                # policy and personal-data decision has been made on its translation)
+                natives.add(id(dep))
+                out = {**dep.params, **turn.original, "model": dep.upstream_model}
+                native = NativeCall(protocol.native_headers(request.headers), protocol.native_key_header)
+                got = cache[id(dep)] = (native_path, orjson.dumps(out), native)
+                return got
+            src = decision.redacted_body if redact and decision.redacted_body is not None else body
+            out = {**dep.params, **src, "model": dep.upstream_model}
+            if stream:
+                out["stream_options"] = {**(src.get("stream_options") or {}), "include_usage": True}
+            got = cache[id(dep)] = (ep.path, orjson.dumps(out), None)
             return got
 
         return build
@@ -287,7 +387,7 @@ class Proxy:
         hook = None
         if decision.restorer is not None and id(dep) in decision.redacted_for:
             hook = decision.restorer.stream_hook()
-        hasher: Any = _Collecting() if self.log_content else hashlib.sha256()
+        hasher: Any = collecting_hasher(self.log_content)
         relay = SSERelay(include_usage, hook, hasher)
         resp = web.StreamResponse(
             status=200, headers={**headers, "Content-Type": "text/event-stream", "Cache-Control": "no-cache"}

@@ -9,8 +9,8 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lockgate.errors import GatewayError
-from lockgate.server.endpoints import CHAT, COMPLETIONS, EMBEDDINGS
+from lockgate.errors import GatewayError, ModelNotFound
+from lockgate.server.endpoints import CHAT, COMPLETIONS, COUNT_TOKENS, EMBEDDINGS, MESSAGES, RESPONSES
 from lockgate.server.gateway import Gateway
 from lockgate.server.proxy import Proxy, error_response
 
@@ -33,8 +33,36 @@ def routes(proxy: Proxy) -> list[web.RouteDef]:
     async def embeddings(request: web.Request) -> web.StreamResponse:
         return await proxy.handle(request, EMBEDDINGS)
 
+    async def messages(request: web.Request) -> web.StreamResponse:
+        return await proxy.handle(request, MESSAGES)
+
+    async def count_tokens(request: web.Request) -> web.StreamResponse:
+        return await proxy.handle(request, COUNT_TOKENS, proxy.count_tokens)
+
+    async def responses(request: web.Request) -> web.StreamResponse:
+        return await proxy.handle(request, RESPONSES)
+
+    async def get_response(request: web.Request) -> web.Response:
+        gw = request.app[GATEWAY]
+        try:
+            principal = gw.auth.authenticate(request.headers)
+            found = await proxy.sessions.read(request.match_info["response_id"], principal)
+            if found is None:
+                why = "" if proxy.sessions.store is not None else f" {proxy.sessions.off_reason}"
+                raise ModelNotFound(
+                    f"No stored response {request.match_info['response_id']!r} that this key may read.{why}",
+                    param="response_id", code="response_not_found",
+                )  # fmt: skip
+        except GatewayError as err:
+            return error_response(err)
+        return json_response(found)
+
     return [
         web.post("/v1/chat/completions", chat),
+        web.post("/v1/messages", messages),
+        web.post("/v1/messages/count_tokens", count_tokens),
+        web.post("/v1/responses", responses),
+        web.get("/v1/responses/{response_id}", get_response),
         web.post("/v1/completions", completions),
         web.post("/v1/embeddings", embeddings),
         web.get("/v1/models", list_models),
