@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import secrets
 import shutil
 import sys
@@ -24,6 +25,7 @@ from lockbench.launch import start_aiohttp, start_litellm, start_lockgate  # noq
 from lockbench.loadgen import wrk_binary  # noqa: E402
 from lockbench.machine import describe_machine, versions  # noqa: E402
 from lockbench.peers import (  # noqa: E402
+    ADAPTER_PROTOCOLS,
     ALL_PROMPTS,
     FEATURE_LINES,
     HEADLINE,
@@ -35,7 +37,7 @@ from lockbench.procs import BenchError, Service  # noqa: E402
 from lockbench.profile import Profiler  # noqa: E402
 from lockbench.report import Report, print_report, write_json  # noqa: E402
 from lockbench.suite import PRESETS, C32Hook, Line, Settings, Subject, measure  # noqa: E402
-from lockbench.targets import lockgate_label  # noqa: E402
+from lockbench.targets import lockgate_label, protocol_label  # noqa: E402
 from lockbench.upstream import SSE_PATH, UPSTREAM_MODEL, nginx_binary, start_nginx  # noqa: E402
 
 Starter = Callable[[], tuple[Service, Endpoint]]
@@ -107,6 +109,13 @@ class Bench:
                 self._measure(
                     Subject("lockgate", label, features.name, service, endpoint, prompts, True, soak, True)
                 )
+                if features.name != HEADLINE:
+                    continue
+                # the agent protocols on the same process: their adapters' cost per request
+                for protocol in ADAPTER_PROTOCOLS:
+                    made = dataclasses.replace(endpoint, protocol=protocol)
+                    self._measure(Subject("lockgate", protocol_label(protocol), features.name, service, made,
+                                          ("short",), False, 0, True, memory=False))  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> Report:

@@ -34,6 +34,28 @@ EU_FACTS: dict[str, Any] = {
 }
 
 
+def _chat_body(model: str, prompt: str, max_tokens: int) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens}
+
+
+def _messages_body(model: str, prompt: str, max_tokens: int) -> dict[str, Any]:
+    return {"model": model, "max_tokens": max_tokens, "messages": [{"role": "user", "content": prompt}]}
+
+
+def _responses_body(model: str, prompt: str, max_tokens: int) -> dict[str, Any]:
+    return {"model": model, "input": prompt, "max_output_tokens": max_tokens, "store": False}
+
+
+# protocol -> (path, or None for the endpoint's chat path; body builder).  The same question in
+# each protocol, so the agent protocols' adapter cost reads directly against chat completions.
+PROTOCOL_BODIES: dict[str, tuple[str | None, Any]] = {
+    "chat": (None, _chat_body),
+    "messages": ("/v1/messages", _messages_body),
+    "responses": ("/v1/responses", _responses_body),
+}
+ADAPTER_PROTOCOLS = ("messages", "responses")
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """How a client reaches one peer: base URL, paths, model names, key."""
@@ -45,17 +67,17 @@ class Endpoint:
     sse_model: str = "bench-stream"
     chat_path: str = "/v1/chat/completions"
     sse_path: str = "/v1/chat/completions"
+    protocol: str = "chat"  # the client protocol of ``chat()``: one of PROTOCOL_BODIES
 
     def _headers(self) -> dict[str, str]:
         return {"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"}
 
     def chat(self, prompt: str, max_tokens: int = 16) -> HttpTarget:
-        body = {
-            "model": self.model,
-            "messages": [{"role": "user", "content": prompt}],
-            "max_tokens": max_tokens,
-        }
-        return HttpTarget(self.base_url + self.chat_path, json.dumps(body).encode(), self._headers())
+        path, build = PROTOCOL_BODIES[self.protocol]
+        body = build(self.model, prompt, max_tokens)
+        return HttpTarget(
+            self.base_url + (path or self.chat_path), json.dumps(body).encode(), self._headers()
+        )
 
     def stream(self, prompt: str, max_tokens: int = 64, **extra: Any) -> HttpTarget:
         body = {

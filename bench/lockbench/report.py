@@ -13,8 +13,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from lockbench.engine import EngineLine
+from lockbench.peers import ADAPTER_PROTOCOLS
 from lockbench.suite import Line, Settings
-from lockbench.targets import Target, ratios, targets
+from lockbench.targets import AdapterCost, Target, adapter_costs, ratios, targets
 
 MET = {True: "[green]met[/]", False: "[red]missed[/]", None: "[dim]n/a[/]"}
 
@@ -44,6 +45,7 @@ class Report:
             "lines": [line.to_json() for line in self.lines],
             "engine": None if self.engine is None else [e.to_json() for e in self.engine],
             "ratios": ratios(self.lines),
+            "adapters": [c.to_json() for c in adapter_costs(self.lines, ADAPTER_PROTOCOLS)],
             "targets": [t.to_json() for t in self.targets()],
             "artefacts": self.artefacts,
         }
@@ -126,6 +128,16 @@ def engine_table(engine: list[EngineLine]) -> Table:
     return table
 
 
+def adapter_table(costs: list[AdapterCost]) -> Table:
+    table = Table(title="agent protocols: the adapter's added cost per request (same process, auth only)")
+    for name in ("protocol", "c1 p50 ms", "added vs chat ms", "c32 req/s", "÷chat"):
+        table.add_column(name, justify="left" if name == "protocol" else "right")
+    for c in costs:
+        table.add_row(c.protocol, _f(c.c1_p50_ms, 3), f"{c.added_c1_p50_ms:+.3f}", _f(c.c32_rps, 0),
+                      _ratio(c.c32_rps_vs_chat))  # fmt: skip
+    return table
+
+
 def targets_table(found: list[Target]) -> Table:
     table = Table(title="targets (issue 7)")
     for name in ("target", "measured", "limit", "result"):
@@ -143,6 +155,9 @@ def targets_table(found: list[Target]) -> Table:
 def print_report(report: Report, console: Console | None = None) -> None:
     console = console or Console(width=max(Console().width, 200))
     console.print(main_table(report))
+    costs = adapter_costs(report.lines, ADAPTER_PROTOCOLS)
+    if costs:
+        console.print(adapter_table(costs))
     if report.engine:
         console.print(engine_table(report.engine))
     console.print(targets_table(report.targets()))

@@ -131,6 +131,7 @@ class Subject:
     sse: bool = True
     soak_requests: int = 0
     gc_stats: bool = False  # read the full-collection count from /metrics around the c=32 run
+    memory: bool = True  # report the process's memory on this subject's first line
 
 
 def measure(subject: Subject, settings: Settings, workdir: Path, hook: C32Hook | None = None) -> list[Line]:
@@ -156,7 +157,8 @@ def measure(subject: Subject, settings: Settings, workdir: Path, hook: C32Hook |
     _soak(subject, settings, workdir, memory, lines[0].c32.rps)
     memory.after_kb = subject.service.rss_kb()
     memory.own_after_kb = subject.service.own_rss_kb()
-    lines[0].memory = memory
+    if subject.memory:
+        lines[0].memory = memory
     return lines
 
 

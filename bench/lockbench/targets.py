@@ -46,6 +46,37 @@ def lockgate_label(features: str) -> str:
     return f"lockgate[{features}]"
 
 
+def protocol_label(protocol: str) -> str:
+    """The line of an agent protocol, measured on the headline (auth-only) process."""
+    return f"lockgate[{HEADLINE}] /v1/{protocol}"
+
+
+@dataclass(frozen=True)
+class AdapterCost:
+    """What a protocol adapter adds per request, against chat completions on the same process."""
+
+    protocol: str
+    c1_p50_ms: float
+    added_c1_p50_ms: float
+    c32_rps: float
+    c32_rps_vs_chat: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def adapter_costs(lines: list[Line], protocols: tuple[str, ...]) -> list[AdapterCost]:
+    chat = find(lines, lockgate_label(HEADLINE))
+    out: list[AdapterCost] = []
+    for protocol in protocols:
+        line = find(lines, protocol_label(protocol))
+        if chat is None or line is None:
+            continue
+        out.append(AdapterCost(protocol, line.c1.p50_ms, line.c1.p50_ms - chat.c1.p50_ms, line.c32.rps,
+                               _div(line.c32.rps, chat.c32.rps)))  # fmt: skip
+    return out
+
+
 def _div(a: float | None, b: float | None) -> float | None:
     return None if a is None or not b else a / b
 

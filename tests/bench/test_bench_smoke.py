@@ -27,6 +27,9 @@ EXPECTED_LABELS = {
 }
 
 
+PROTOCOL_LABELS = {"lockgate[auth] /v1/messages", "lockgate[auth] /v1/responses"}
+
+
 def _smoke(tmp_path: Path) -> dict[str, Any]:
     out = tmp_path / "latest.json"
     argv = [sys.executable, str(RUN), "--smoke", "--no-litellm", "--no-engine"]
@@ -45,7 +48,7 @@ def test_smoke_run_measures_every_line_cleanly(tmp_path: Path) -> None:
     assert data["engine"] is None
     assert {"cpu_model", "cores", "memory_gib"} <= set(data["machine"])
     assert {"lockgate", "nginx", "wrk", "python"} <= set(data["versions"])
-    assert {line["label"] for line in data["lines"]} == EXPECTED_LABELS
+    assert {line["label"] for line in data["lines"]} == EXPECTED_LABELS | PROTOCOL_LABELS
     for line in data["lines"]:
         for level in ("c1", "c32"):
             assert line[level]["requests"] > 0, (line["label"], level)
@@ -58,7 +61,14 @@ def test_smoke_run_measures_every_line_cleanly(tmp_path: Path) -> None:
             assert line["memory"]["soak_errors"] == 0, line["label"]
     measured_processes = {line["label"] for line in data["lines"] if line["memory"] is not None}
     assert measured_processes == EXPECTED_LABELS
-    assert all(line["sse"] is not None for line in data["lines"] if line["prompt"] == "short")
+    assert all(
+        line["sse"] is not None
+        for line in data["lines"]
+        if line["prompt"] == "short" and line["label"] not in PROTOCOL_LABELS
+    )
+    # the agent protocols' adapters, against chat completions on the same process
+    assert [a["protocol"] for a in data["adapters"]] == ["messages", "responses"]
+    assert all(a["c32_rps"] > 0 and a["c32_rps_vs_chat"] > 0 for a in data["adapters"])
     assert "lockgate[auth] short" in data["ratios"]
     names = [t["name"] for t in data["targets"]]
     assert any("added p50" in n for n in names) and any("resident memory" in n for n in names)

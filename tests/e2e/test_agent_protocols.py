@@ -382,3 +382,25 @@ async def test_mixed_protocol_traffic_leaves_a_verifying_chain(
     config = lab.write_config(cfg)
     verified = lockgate("audit", "verify", "-c", str(config))
     assert verified.exit_code == 0, verified.output
+
+
+async def test_openai_agents_sdk_runs_a_tool_loop_through_the_gateway(gateway: tuple[str, str]) -> None:
+    """The Agents SDK (Responses API by default): the model calls a function tool, the SDK runs
+    it and sends the output back, and the final answer quotes it."""
+    from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
+
+    set_tracing_disabled(True)  # the SDK would otherwise export traces to OpenAI
+    calls: list[str] = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """Weather for a city."""
+        calls.append(city)
+        return f"18°C in {city}"
+
+    base, key = gateway
+    model = OpenAIResponsesModel(model="agent", openai_client=oai(base, key))
+    agent = Agent(name="weather", instructions="Use the tool.", model=model, tools=[get_weather])
+    result = await Runner.run(agent, "Weather in Paris?")
+    assert calls == ["Paris"]
+    assert result.final_output == "tool said: 18°C in Paris"
