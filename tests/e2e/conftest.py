@@ -64,6 +64,17 @@ class StandIn(FakeUpstream):
                   {"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]}]  # fmt: skip
         return await self._answer(request, body, deltas, "tool_calls")
 
+    async def mode_pause(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        """A stream that goes quiet for half a second after its first words (a long tool-free think)."""
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(chunk("pause", {"role": "assistant", "content": "thinking"}))
+        await asyncio.sleep(0.5)
+        await resp.write(chunk("pause", {"content": " done"}))
+        await resp.write(chunk("pause", {}, "stop"))
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
     async def mode_overflow(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
         message = "This model's maximum context length is 2048 tokens. However, you requested 9000 tokens."
         return web.json_response({"error": {"message": message, "type": "invalid_request_error",

@@ -39,6 +39,7 @@ def _models() -> dict[str, Any]:
         "agent": {"deployments": [dep("eu", "tools")]},
         "chars": {"deployments": [dep("eu", "chars")]},
         "overflow": {"deployments": [dep("eu", "overflow")]},
+        "pause": {"deployments": [dep("eu", "pause")]},
         "mix": {"strategy": "ordered", "deployments": [dep("us"), dep("own")]},
         "us-only": {"deployments": [dep("us")]},
         "native": {"deployments": [dep("cn")]},
@@ -404,3 +405,37 @@ async def test_openai_agents_sdk_runs_a_tool_loop_through_the_gateway(gateway: t
     result = await Runner.run(agent, "Weather in Paris?")
     assert calls == ["Paris"]
     assert result.final_output == "tool said: 18°C in Paris"
+
+
+async def test_messages_stream_pings_while_the_upstream_is_silent(
+    gateway: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lockgate.server import edge
+
+    monkeypatch.setattr(edge, "PING_EVERY", 0.1)
+    base, key = gateway
+    body = {
+        "model": "pause",
+        "max_tokens": 16,
+        "stream": True,
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    async with aiohttp.ClientSession() as http, http.post(base + "/v1/messages", json=body,
+                                                          headers={"x-api-key": key}) as r:  # fmt: skip
+        raw = await r.read()
+        dropped = r.headers.get("x-lockgate-dropped")
+    names = [line[7:] for line in raw.decode().splitlines() if line.startswith("event: ")]
+    first_delta = names.index("content_block_delta")
+    assert "ping" in names[first_delta:]  # keep-alives while the upstream thinks
+    assert names[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    assert dropped is None
+
+
+async def test_dropped_parts_are_named_in_a_header(gateway: tuple[str, str]) -> None:
+    base, key = gateway
+    raw = await claude(base, key).messages.with_raw_response.create(
+        model="claude-sonnet", max_tokens=16, thinking={"type": "enabled", "budget_tokens": 1024},
+        messages=[{"role": "user", "content": [{"type": "text", "text": "hi"},
+                                               {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}}]}],
+    )  # fmt: skip
+    assert raw.headers["x-lockgate-dropped"] == "document:base64,thinking"
