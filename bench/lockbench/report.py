@@ -113,8 +113,17 @@ def main_table(report: Report) -> Table:
 
 
 def engine_table(engine: list[EngineLine]) -> Table:
-    table = Table(title="engine path: bundled model on llama.cpp, direct vs through lockgate")
-    for name in ("via", "concurrency", "streams", "errors", "tokens/s", "TTFT p50 ms"):
+    table = Table(title="engine path: bundled model on llama.cpp, raw decode to through lockgate")
+    for name in (
+        "via",
+        "concurrency",
+        "streams",
+        "errors",
+        "tokens/s",
+        "TTFT p50 ms",
+        "TTFT p95 ms",
+        "RSS MB",
+    ):
         table.add_column(name, justify="left" if name == "via" else "right")
     for e in engine:
         table.add_row(
@@ -124,7 +133,10 @@ def engine_table(engine: list[EngineLine]) -> Table:
             str(e.result.errors),
             _f(e.tokens_per_s, 1),
             _f(e.result.ttfc_p50_ms, 1),
+            _f(e.result.ttfc_p95_ms, 1),
+            _f(e.rss_kb / 1024, 0) if e.rss_kb else "",
         )
+    table.caption = "raw: llama_decode with B sequences per call (concurrency = B), no sampling, no HTTP"
     return table
 
 

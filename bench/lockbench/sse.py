@@ -30,6 +30,7 @@ class StreamResult:
     chunks_per_s: float
     ttfc_p50_ms: float
     ttfc_mean_ms: float
+    ttfc_p95_ms: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,7 +106,13 @@ async def _run(target: HttpTarget, streams: int, concurrency: int, text_only: bo
         chunks_per_s=chunks / wall if wall > 0 else 0.0,
         ttfc_p50_ms=statistics.median(ttfc),
         ttfc_mean_ms=statistics.fmean(ttfc),
+        ttfc_p95_ms=_p95(ttfc),
     )
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
 def measure_streams(

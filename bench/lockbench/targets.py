@@ -143,6 +143,17 @@ def _engine_targets(engine: list[EngineLine]) -> list[Target]:
         ttft = via.result.ttfc_p50_ms - direct.result.ttfc_p50_ms
         found.append(Target(f"engine c={level}: tokens/s lockgate ÷ direct", tps, ">=", 0.97))
         found.append(Target(f"engine c={level}: time to first token added", ttft, "<=", 5, "ms"))
+    raw = {e.concurrency: e.tokens_per_s for e in engine if e.via == "raw"}
+    one = next((e for e in engine if e.concurrency == 1 and e.via == "lockgate"), None)
+    eight = next((e for e in engine if e.concurrency == 8 and e.via == "lockgate"), None)
+    if one is not None and 1 in raw:
+        found.append(Target("engine: one stream through lockgate ÷ raw decode B=1", _div(one.tokens_per_s, raw[1]),
+                            ">=", 0.9))  # fmt: skip
+    if eight is not None:
+        if 8 in raw:
+            found.append(Target("engine: 8 streams through lockgate ÷ raw decode B=8",
+                                _div(eight.tokens_per_s, raw[8]), ">=", 0.85))  # fmt: skip
+        found.append(Target("engine: TTFT p95 at 8 streams", eight.result.ttfc_p95_ms, "<=", 500, "ms"))
     return found
 
 

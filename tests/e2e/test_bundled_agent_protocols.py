@@ -11,6 +11,11 @@ from tests.conftest import ServedGateway
 pytestmark = pytest.mark.engine
 
 
+def _prompt(usage: anthropic.types.Usage) -> int:
+    """The whole prompt: Anthropic's input_tokens leaves out what the engine's prefix cache served."""
+    return usage.input_tokens + (usage.cache_read_input_tokens or 0)
+
+
 def test_messages_text_stream_and_usage(bundled_gateway: ServedGateway) -> None:
     client = anthropic.Anthropic(
         base_url=bundled_gateway.base_url, api_key="unused", max_retries=0, timeout=120
@@ -25,9 +30,9 @@ def test_messages_text_stream_and_usage(bundled_gateway: ServedGateway) -> None:
     assert len(text.split()) >= 2 and len(streamed.split()) >= 2  # real generated words
     assert final.content[0].text == streamed  # type: ignore[union-attr]
     assert reply.stop_reason in ("end_turn", "max_tokens") and final.stop_reason in ("end_turn", "max_tokens")
-    assert reply.usage.input_tokens > 10 and 0 < reply.usage.output_tokens <= 24
+    assert _prompt(reply.usage) > 10 and 0 < reply.usage.output_tokens <= 24
     # the prompt is the same: its exact count arrives with the last event of the stream
-    assert final.usage.input_tokens == reply.usage.input_tokens and 0 < final.usage.output_tokens <= 24
+    assert _prompt(final.usage) == _prompt(reply.usage) and 0 < final.usage.output_tokens <= 24
     assert raw.headers["x-lockgate-provider"] == "local"
     assert raw.headers["x-lockgate-protocol"] == "anthropic.messages; translated"
 
@@ -49,7 +54,7 @@ def test_count_tokens_is_exact_from_the_local_tokenizer(bundled_gateway: ServedG
     raw = client.messages.with_raw_response.count_tokens(model="smollm2", messages=ask)  # type: ignore[arg-type]
     reply = client.messages.create(model="smollm2", max_tokens=2, messages=ask)  # type: ignore[arg-type]
     assert raw.headers["x-lockgate-token-count"] == "exact"
-    assert raw.parse().input_tokens == reply.usage.input_tokens  # what generation then counted
+    assert raw.parse().input_tokens == _prompt(reply.usage)  # what generation then counted
 
 
 def test_responses_text_stream_and_usage(bundled_gateway: ServedGateway) -> None:

@@ -3,6 +3,9 @@
 It applies the same patterns, validators and rules as `lockgate.pii` but without the shared
 candidate pass (`TextScan`): each pattern runs `finditer` over the whole string and keywords are
 searched with their patterns. The fast scanner must report exactly what this one reports.
+
+The lexicon detectors (address, name, health) use no candidate pass: they already read the
+whole text, so the reference runs them as they are, on every text, digits or not.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from stdnum import iban
 from stdnum.eu import vat
 
 from lockgate.pii import contact, financial, identity
+from lockgate.pii.address import AddressDetector
 from lockgate.pii.base import first_valid
 from lockgate.pii.config import PiiConfig
 from lockgate.pii.detector import resolve_overlaps
 from lockgate.pii.findings import Match
+from lockgate.pii.health import HealthDetector
+from lockgate.pii.names import NameDetector
 
 Finder = Callable[[str, PiiConfig], Iterator[Match]]
 
@@ -97,6 +103,9 @@ REFERENCE: dict[str, Finder] = {
     "vat": _vat,
     "email": _email,
     "phone": _phone,
+    "address": lambda text, config: iter(AddressDetector().find(text)),
+    "name": lambda text, config: iter(NameDetector().find(text)),
+    "health": lambda text, config: iter(HealthDetector().find(text)),
 }
 
 

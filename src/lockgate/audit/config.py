@@ -18,7 +18,13 @@ class AuditConfig(BaseModel):
         "GIL); thread: a thread inside the gateway process.",
     )
     batch_size: int = Field(256, ge=1)
-    flush_interval: float = Field(0.5, gt=0, description="Seconds; the crash-loss window.")
+    flush_interval: float = Field(
+        0.5,
+        gt=0,
+        description="Seconds between batch writes. With writer: thread it is also the crash-loss window; "
+        "with writer: process every answered request's record is in the writer process before the "
+        "answer's last byte leaves.",
+    )
     queue_max: int = Field(100_000, ge=100)
     checkpoint_every: int = Field(1000, ge=1, description="Records between signed checkpoints.")
     signing_key: Path | None = Field(None, description="Ed25519 private key (PEM); default in data_dir.")
@@ -30,6 +36,25 @@ class AuditConfig(BaseModel):
         min_length=1,
         max_length=64,
         description="Name of the hash chain; gateways sharing one PostgreSQL store share one chain.",
+    )
+    sign_interval: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds: while records arrive, the chain head is signed at least this often "
+        "(and always on shutdown), so 'lockgate audit verify' detects a truncation of anything older "
+        "from signed data alone.",
+    )
+    on_writer_failure: Literal["wait", "reject"] = Field(
+        "wait",
+        description="When the audit writer process is down (it is restarted at once, and every record "
+        "it had not committed is re-sent) or its backlog is full. wait: requests are served, and each "
+        "answer's last bytes wait up to writer_wait seconds for the record to reach a writer; after that "
+        "the answer goes out and the record stays queued in the gateway (lost only if the gateway dies "
+        "too). reject: new requests are refused with 503 until a writer holds the backlog again; "
+        "availability is traded for never answering without a record.",
+    )
+    writer_wait: float = Field(
+        10.0, gt=0, description="Seconds an answer waits for its record to reach the audit writer process."
     )
     retry_initial: float = Field(0.2, gt=0, description="Seconds before the first retry of a failed batch.")
     retry_max: float = Field(10.0, gt=0, description="Longest wait between retries of a failed batch.")

@@ -10,3 +10,8 @@ WRITTEN = Counter("lockgate_audit_written", "Audit records committed to the stor
 WRITE_ERRORS = Counter("lockgate_audit_write_errors", "Failed batch writes (the batch is retried).")
 DROPPED = Counter("lockgate_audit_dropped", "Audit records refused because the queue was full.")
 CHECKPOINTS = Counter("lockgate_audit_checkpoints", "Signed audit checkpoints written.")
+WRITER_RESTARTS = Counter("lockgate_audit_writer_restarts", "Audit writer processes restarted after dying.")
+HANDOVER_LATE = Counter(
+    "lockgate_audit_handover_late",
+    "Answers sent after audit.writer_wait without their record reaching a writer process.",
+)

@@ -10,6 +10,12 @@ A background task writes a batch once ``batch_size`` records wait or every
 ``flush_interval`` seconds, in one transaction on a worker thread.  A failed batch is kept
 and retried with exponential backoff; nothing is taken off the queue until it committed.
 ``close()`` flushes everything (retrying for up to ``close_timeout`` seconds).
+
+Signed head: a checkpoint (an Ed25519 signature over the chain head) is written every
+``checkpoint_every`` records, whenever the queue runs empty, at least every ``sign_interval``
+seconds while records arrive, and on shutdown.  ``lockgate audit verify`` reports records
+missing below a signed checkpoint as a truncation, so only what arrived after the newest
+signature (at most ``sign_interval`` seconds of records) rests on the unsigned ``audit_heads``.
 """
 
 from __future__ import annotations
@@ -17,15 +23,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, select
 
 from lockgate.audit import appender, metrics
 from lockgate.audit.chain import prepared_row
 from lockgate.audit.crypto import ContentCipher
 from lockgate.audit.signing import DEFAULT_KEY_FILE, Signer, load_or_create_key
+from lockgate.audit.tables import audit_log
 from lockgate.records import RequestRecord
 
 if TYPE_CHECKING:
@@ -46,13 +55,19 @@ class AuditSink:
         flush_interval: float = 0.5,
         queue_max: int = 100_000,
         checkpoint_every: int = 1000,
+        sign_interval: float = 5.0,
         retry_initial: float = 0.2,
         retry_max: float = 10.0,
         close_timeout: float = 30.0,
     ) -> None:
         self.engine, self.signer, self.chain_id, self.cipher = engine, signer, chain_id, cipher
         self.batch_size, self.flush_interval, self.capacity = batch_size, flush_interval, queue_max
-        self.checkpoint_every = checkpoint_every
+        self.checkpoint_every, self.sign_interval = checkpoint_every, sign_interval
+        self._signed_at = time.monotonic()  # when this sink last signed the head
+        # request ids that a previous writer may have committed already (records re-sent after
+        # a writer process died): checked against the store before they are appended
+        self.maybe_written: set[str] = set()
+        self.on_commit: Callable[[], None] | None = None  # called on the loop after each batch
         self.retry_initial, self.retry_max, self.close_timeout = retry_initial, retry_max, close_timeout
         self._queue: deque[RequestRecord] = deque()
         self._pending: list[RequestRecord] = []
@@ -62,6 +77,7 @@ class AuditSink:
         self._stopped = False
         self._key_registered = False
         self.written = 0
+        self.skipped = 0  # re-sent records found already committed (not appended twice)
         self.dropped = 0
         self.errors = 0
 
@@ -120,10 +136,11 @@ class AuditSink:
                 self._pending = [self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))]
             if not self._pending:
                 if self._closing:
+                    await self._seal()
                     return
                 continue
             try:
-                await asyncio.to_thread(self._write, list(self._pending), idle=not self._queue)
+                skipped = await asyncio.to_thread(self._write, list(self._pending), idle=not self._queue)
             except Exception:
                 self.errors += 1
                 metrics.WRITE_ERRORS.inc()
@@ -139,9 +156,31 @@ class AuditSink:
             delay = self.retry_initial
             done = len(self._pending)
             self._pending = []
-            self.written += done
-            metrics.WRITTEN.inc(done)
+            self.written += done - skipped
+            self.skipped += skipped
+            metrics.WRITTEN.inc(done - skipped)
             metrics.QUEUE_DEPTH.dec(done)
+            if self.on_commit is not None:
+                self.on_commit()
+
+    async def _seal(self) -> None:
+        """On shutdown: sign the chain head if records after the last checkpoint are unsigned."""
+        if not self._key_registered:
+            return  # this sink wrote nothing: the head is someone else's to sign
+        try:
+            await asyncio.to_thread(self._sign_head, "close")
+        except Exception:
+            log.warning("audit: could not sign the chain head at shutdown", exc_info=True)
+
+    def _sign_head(self, kind: str) -> None:
+        with self.engine.begin() as conn:
+            appender.lock_chain(conn, self.chain_id)
+            head = appender.read_head(conn, self.chain_id)
+            if head.seq > appender.last_checkpoint_seq(conn, self.chain_id) and appender.sign_checkpoint(
+                conn, self.chain_id, head, self.signer, kind
+            ):
+                metrics.CHECKPOINTS.inc()
+        self._signed_at = time.monotonic()
 
     async def _wait_for_batch(self) -> None:
         if self._closing or len(self._queue) >= self.batch_size:
@@ -159,23 +198,55 @@ class AuditSink:
                 row[field] = self.cipher.encrypt(body, record.request_id, field)
         return row
 
-    def _write(self, batch: list[RequestRecord], *, idle: bool) -> None:
+    def _write(self, batch: list[RequestRecord], *, idle: bool) -> int:
+        """Append one batch in one transaction; returns how many were already in the chain."""
         rows = [self._row(r) for r in batch]
+        skipped = 0
         with self.engine.begin() as conn:
             appender.lock_chain(conn, self.chain_id)
+            if self.maybe_written:
+                rows = self._not_yet_written(conn, batch, rows)
+                skipped = len(batch) - len(rows)
             if not self._key_registered:
                 appender.register_key(conn, self.signer)
             head = appender.append(conn, self.chain_id, rows)
             kind = self._checkpoint_kind(head.seq - appender.last_checkpoint_seq(conn, self.chain_id), idle)
             if kind and appender.sign_checkpoint(conn, self.chain_id, head, self.signer, kind):
                 metrics.CHECKPOINTS.inc()
+        if kind:
+            self._signed_at = time.monotonic()
         self._key_registered = True
+        return skipped
+
+    def _not_yet_written(
+        self, conn: Connection, batch: list[RequestRecord], rows: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Drop re-sent records a previous writer committed (looked up under the chain lock)."""
+        suspects = [r for r in batch if r.request_id in self.maybe_written]
+        if not suspects:
+            return rows
+        since = min(r.started_at for r in suspects) - 1.0  # uses the started_at index
+        ids = [r.request_id for r in suspects]
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            query = select(audit_log.c.request_id).where(
+                audit_log.c.chain_id == self.chain_id,
+                audit_log.c.started_at >= since,
+                audit_log.c.request_id.in_(ids[i : i + 500]),
+            )
+            found.update(str(x) for x in conn.execute(query).scalars())
+        self.maybe_written.difference_update(ids)
+        if found:
+            log.warning("audit: %d re-sent records were already in the chain; not appended twice", len(found))
+        return [row for r, row in zip(batch, rows, strict=True) if r.request_id not in found]
 
     def _checkpoint_kind(self, unsealed: int, idle: bool) -> str | None:
         if unsealed >= self.checkpoint_every:
             return "periodic"
         if self._closing and idle:
             return "close"
+        if unsealed > 0 and time.monotonic() - self._signed_at >= self.sign_interval:
+            return "interval"
         return "idle" if idle and unsealed > 0 else None
 
 
@@ -201,6 +272,7 @@ def build_audit_sink(cfg: GatewayConfig, engine: Engine) -> AuditSink:
         flush_interval=a.flush_interval,
         queue_max=a.queue_max,
         checkpoint_every=a.checkpoint_every,
+        sign_interval=a.sign_interval,
         retry_initial=a.retry_initial,
         retry_max=a.retry_max,
     )

@@ -32,6 +32,14 @@ class Authenticator:
         if self.mode == "auto" and not had and self._keys:
             log.warning("API keys now exist: requests without a valid key are refused from now on")
 
+    def by_hash(self, secret_hash: str) -> Principal | None:
+        """The principal of a key by the hash of its secret (a console session holds only the hash)."""
+        return self._keys.get(secret_hash)
+
+    def principals(self) -> list[Principal]:
+        """Every active principal, once each (the routing explorer picks a key from them)."""
+        return list({p.id: p for p in self._keys.values()}.values())
+
     @property
     def keyless(self) -> bool:
         return self.mode == "none" or (self.mode == "auto" and not self._keys)

@@ -12,6 +12,19 @@ import click
 from lockgate.cli.common import config_option, load
 from lockgate.errors import ConfigError
 
+# Libraries whose INFO lines (alembic's plugin and migration steps, aiohttp's access and
+# server chatter) tell the operator nothing; they speak at WARNING unless logging is DEBUG.
+NOISY_LIBRARIES = ("alembic", "aiohttp", "asyncio", "urllib3", "httpx", "httpcore", "filelock",
+                   "huggingface_hub", "sqlalchemy", "presidio-analyzer", "picklescan")  # fmt: skip
+
+
+def quiet_libraries(level: int) -> None:
+    """Keep library loggers at WARNING at the default level; DEBUG lets everything through."""
+    if level <= logging.DEBUG:
+        return
+    for name in NOISY_LIBRARIES:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
 
 @click.command()
 @click.option("--host", default=None, help="Address to bind (default: server.host, 127.0.0.1).")
@@ -35,6 +48,7 @@ def serve(host: str | None, port: int | None, config_path: Path | None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    quiet_libraries(logging.getLogger().getEffectiveLevel())
     try:
         gateway = build_gateway(cfg, host, port)
         gateway.check_binding()

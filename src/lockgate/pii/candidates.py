@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from lockgate.pii.base import Keywords
+
+class Stems(Protocol):
+    """What `TextScan.keyword_positions` needs of a keyword set (`lockgate.pii.keywords.Keywords`)."""
+
+    def positions(self, lowered: str) -> list[int]: ...
+
 
 Window = tuple[int, int]  # matches must start in [lo, hi)
 
@@ -38,13 +42,17 @@ _CLUSTER_ASCII = re.compile(r"[+(0-9](?<![0-9][0-9])(?:[ \-./()]*+[0-9]){5,}+")
 _OTHER_DIGIT = re.compile(r"[^\x00-\x7f](?<=\d)")  # a digit outside ASCII (Arabic-Indic, full-width)
 # A capital, then another and a digit within reach (IBAN, VAT) or the letters of a codice fiscale.
 # ("[A-Z .-]{0,16}+" then a digit: the first digit of the run within reach, without backtracking.)
+# A run of lower-case Latin letters: the words the lexicon detectors (names, health) look up
+# in their sets (explicit ranges are several times cheaper per character than `[^\W\d_]`).
+_WORD = re.compile(r"[a-zß-öø-ÿĀ-ž]+")
+_WORD_ASCII = re.compile(r"[a-z]+")
 _ANCHOR = re.compile(r"[A-Z](?=[A-Z](?:[A-Z .\-]{0,16}+\d|[A-Z]{4}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST]))")
 
 
 class TextScan:
     """A text plus what the detectors share about it, each part computed once, on first use."""
 
-    __slots__ = ("_anchors", "_clusters", "_keywords", "_lowered", "_places", "text")
+    __slots__ = ("_anchors", "_clusters", "_keywords", "_lowered", "_memo", "_places", "_words", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -53,6 +61,8 @@ class TextScan:
         self._lowered: str | None = None
         self._places: bool | None = None
         self._keywords: dict[int, list[int]] = {}
+        self._words: frozenset[str] | None = None
+        self._memo: dict[str, object] = {}
 
     @property
     def clusters(self) -> list[Window]:
@@ -78,6 +88,20 @@ class TextScan:
         return self._lowered
 
     @property
+    def words(self) -> frozenset[str]:
+        """The distinct lower-cased words (runs of letters) of the text, for set look-ups in C."""
+        if self._words is None:
+            pattern = _WORD_ASCII if self.text.isascii() else _WORD
+            self._words = frozenset(pattern.findall(self.lowered))
+        return self._words
+
+    @property
+    def memo(self) -> dict[str, object]:
+        """Results one detector shares with another for this text (the names a health term is
+        near), computed once per scan."""
+        return self._memo
+
+    @property
     def lower_keeps_places(self) -> bool:
         """True when each character of `lowered` is the lower case of the one at the same place
         in `text`, as a case-insensitive pattern sees it ("İ" grows; "ı", "ſ" match "i", "s")."""
@@ -86,7 +110,7 @@ class TextScan:
             self._places = len(self.lowered) == len(text) and "ı" not in text and "ſ" not in text
         return self._places
 
-    def keyword_positions(self, keywords: Keywords) -> list[int]:
+    def keyword_positions(self, keywords: Stems) -> list[int]:
         """Sorted positions in the lower-cased text where one of `keywords`' stems occurs."""
         found = self._keywords.get(id(keywords))
         if found is None:

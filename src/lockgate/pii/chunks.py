@@ -3,15 +3,30 @@
 One `StreamRestorer` per streamed text: each choice's `delta.content` (or legacy `text`) and
 each of its tool calls' `function.arguments`. When a choice reports `finish_reason`, whatever
 is still held for it is flushed into that same chunk.
+
+It needs of `lockgate.pii.redact` only what the `StreamSource` protocol names, so the import
+goes one way (redact -> chunks).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from lockgate.pii.redact import Restorer, StreamRestorer
+
+class TextStream(Protocol):
+    """One streamed text's restorer (`lockgate.pii.redact.StreamRestorer`)."""
+
+    def feed(self, delta: str) -> str: ...
+
+    def flush(self) -> str: ...
+
+
+class StreamSource(Protocol):
+    """What hands out a `TextStream` per streamed text (`lockgate.pii.redact.Restorer`)."""
+
+    def stream(self) -> TextStream: ...
+
 
 StreamKey = tuple[int, str, int]  # (choice index, "content" | "text" | "tool", tool-call index)
 
@@ -19,9 +34,9 @@ StreamKey = tuple[int, str, int]  # (choice index, "content" | "text" | "tool", 
 class ChunkRestorer:
     """Callable hook: parsed chunk dict in, the same chunk with placeholders restored out."""
 
-    def __init__(self, restorer: Restorer) -> None:
+    def __init__(self, restorer: StreamSource) -> None:
         self._restorer = restorer
-        self._streams: dict[StreamKey, StreamRestorer] = {}
+        self._streams: dict[StreamKey, TextStream] = {}
 
     def __call__(self, chunk: dict[str, Any]) -> dict[str, Any]:
         choices = chunk.get("choices")

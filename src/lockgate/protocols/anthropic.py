@@ -235,6 +235,8 @@ class AnthropicMessages(WireProtocol):
         if not isinstance(model, str) or not model:
             raise _bad("is required and must be a string naming a model alias.", "model")
         max_tokens = body.get("max_tokens")
+        if isinstance(max_tokens, float) and max_tokens.is_integer():  # JSON's 1.0 is an integer too
+            max_tokens = int(max_tokens)
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
             raise _bad("is required and must be a positive integer.", "max_tokens")
         stream = body.get("stream", False)

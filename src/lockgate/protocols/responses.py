@@ -260,6 +260,7 @@ def _number(
     value = body.get(key)
     if value is None:
         return
+    value = int(value) if integer and isinstance(value, float) and value.is_integer() else value
     kinds = (int,) if integer else (int, float)
     if (
         isinstance(value, bool)

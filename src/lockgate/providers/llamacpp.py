@@ -4,6 +4,7 @@ concurrent requests do not queue behind one long generation."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -29,12 +30,30 @@ ServingGate = Callable[[Path, list[str]], None]
 
 
 class Replica:
-    __slots__ = ("base_url", "inflight", "process")
+    __slots__ = ("base_url", "inflight", "process", "stats")
 
     def __init__(self, process: SupervisedProcess, base_url: str) -> None:
         self.process = process
         self.base_url = base_url
         self.inflight = 0
+        self.stats: dict[str, Any] = {}  # the engine's own /stats, polled
+
+
+STATS_INTERVAL = 2.0
+_SUMMED = ("tokens_per_second", "queue_depth", "active_sequences", "parallel", "kv_cells_used",
+           "kv_cells_cached", "kv_cells_total", "requests_total", "prompt_tokens_total",
+           "cached_prompt_tokens_total", "completion_tokens_total", "preemptions_total")  # fmt: skip
+
+
+def capacity(replicas: list[Replica]) -> dict[str, Any]:
+    """The replicas' measured capacity added up: tokens/s now, queue depth, KV use."""
+    out: dict[str, Any] = {}
+    for r in replicas:
+        for key in _SUMMED:
+            value = r.stats.get(key)
+            if isinstance(value, int | float):
+                out[key] = round(out.get(key, 0) + value, 2)
+    return out
 
 
 class LlamaCppProvider(Provider):
@@ -51,6 +70,7 @@ class LlamaCppProvider(Provider):
         self._session: aiohttp.ClientSession | None = None
         self._headers = {"Content-Type": "application/json"}
         self.model_path: Path | None = None
+        self._poll: asyncio.Task[None] | None = None
 
     def _argv(self, port: int) -> list[str]:
         eng = self.config.engine
@@ -63,6 +83,14 @@ class LlamaCppProvider(Provider):
         ]  # fmt: skip
         if eng.embeddings:
             argv.append("--embeddings")
+        if eng.batching:
+            argv += ["--batching", "--parallel", str(eng.parallel), "--prefill-chunk", str(eng.prefill_chunk)]
+            if eng.kv_unified:
+                argv.append("--kv-unified")
+            if eng.kv_size:
+                argv += ["--kv-size", str(eng.kv_size)]
+            if not eng.prefix_cache:
+                argv.append("--no-prefix-cache")
         return [*argv, *eng.extra_args]
 
     async def start(self) -> None:
@@ -92,8 +120,31 @@ class LlamaCppProvider(Provider):
         except BaseException:
             await self.close()
             raise
+        self._poll = asyncio.create_task(self._poll_stats(), name=f"engine-stats-{self.name}")
+
+    async def _poll_stats(self) -> None:
+        """Keep each replica's measured capacity (its /stats) for describe() and readyz."""
+        timeout = aiohttp.ClientTimeout(total=2)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while True:
+                for r in self.replicas:
+                    if not r.process.healthy:
+                        r.stats = {}
+                        continue
+                    try:
+                        async with http.get(r.base_url.removesuffix("/v1") + "/stats") as resp:
+                            data = await resp.json() if resp.status == 200 else {}
+                        r.stats = data if isinstance(data, dict) else {}
+                    except (aiohttp.ClientError, TimeoutError, ValueError):
+                        r.stats = {}
+                await asyncio.sleep(STATS_INTERVAL)
 
     async def close(self) -> None:
+        if self._poll is not None:
+            self._poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poll
+            self._poll = None
         await asyncio.gather(*(r.process.stop() for r in self.replicas), return_exceptions=True)
         if self._session is not None:
             await self._session.close()
@@ -107,9 +158,11 @@ class LlamaCppProvider(Provider):
             "kind": self.kind,
             "ready": self.is_ready(),
             "model": str(self.model_path) if self.model_path else None,
+            "batching": bool(self.config.engine and self.config.engine.batching),
+            "capacity": capacity(self.replicas),
             "replicas": [
                 {"base_url": r.base_url, "healthy": r.process.healthy, "inflight": r.inflight,
-                 "restarts": r.process.restarts, "pid": r.process.pid}
+                 "restarts": r.process.restarts, "pid": r.process.pid, "stats": r.stats}
                 for r in self.replicas
             ],
         }  # fmt: skip

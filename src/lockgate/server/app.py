@@ -10,9 +10,12 @@ from aiohttp import web
 
 from lockgate.errors import GatewayError, InvalidRequest
 from lockgate.server import admin, public
+from lockgate.server.console import pages as console
+from lockgate.server.console.sessions import SESSIONS, ConsoleSessions
 from lockgate.server.gateway import Gateway
 from lockgate.server.openapi import document
 from lockgate.server.proxy import Proxy, error_response
+from lockgate.server.views.chain import VerifyJobs
 
 log = logging.getLogger("lockgate")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -29,8 +32,9 @@ async def openai_errors(request: web.Request, handler: Handler) -> web.StreamRes
         msg = f"{request.method} {request.path}: {exc.reason}."
         if exc.status == 404:
             msg += " See /openapi.json for the routes this gateway serves."
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None  # RFC 9110 on 405
         return error_response(
-            InvalidRequest(msg, status=exc.status, code=exc.reason.lower().replace(" ", "_"))
+            InvalidRequest(msg, status=exc.status, code=exc.reason.lower().replace(" ", "_"), headers=allow)
         )
     except GatewayError as err:
         return error_response(err)
@@ -41,12 +45,28 @@ async def openai_errors(request: web.Request, handler: Handler) -> web.StreamRes
         )
 
 
+def cut_targets(gateway: Gateway) -> list[str]:
+    """Every canonical kill-switch target: providers, catalogue providers, countries, laws."""
+    from lockgate.sovereignty.catalogue import CATALOGUE
+    from lockgate.sovereignty.laws import LAWS
+    from lockgate.sovereignty.regions import COUNTRIES
+
+    return sorted({*gateway.cfg.providers, *CATALOGUE, *COUNTRIES, *LAWS})
+
+
 def build_app(gateway: Gateway) -> web.Application:
     app = web.Application(client_max_size=gateway.cfg.server.max_body_bytes, middlewares=[openai_errors])
     app[public.GATEWAY] = gateway
-    app.add_routes(public.routes(Proxy(gateway)))
+    proxy = Proxy(gateway)
+    app.add_routes(public.routes(proxy))
     app.add_routes(admin.ROUTES)
-    spec = orjson.dumps(document())
+    app[admin.VERIFY_JOBS] = VerifyJobs()
+    app[SESSIONS] = ConsoleSessions()
+    app.add_routes(console.ROUTES)
+    spec = orjson.dumps(
+        document(gateway.router.routes, gateway.policy.names, cut_targets(gateway),
+                 stored_responses=proxy.sessions.store is not None)
+    )  # fmt: skip
 
     async def openapi(_: web.Request) -> web.Response:
         return web.Response(body=spec, content_type="application/json")

@@ -39,7 +39,14 @@ def build_gateway(cfg: GatewayConfig, host: str, port: int) -> Gateway:
         gw.sinks.append(limiter)
     if cfg.audit.enabled:
         if cfg.audit.writer == "process":
-            gw.sinks.append(ProcessAuditSink(worker_settings(cfg), cfg.audit.queue_max))
+            a = cfg.audit
+            sink = ProcessAuditSink(
+                worker_settings(cfg), a.queue_max, on_failure=a.on_writer_failure, wait_max=a.writer_wait
+            )
+            gw.sinks.append(sink)
+            gw.handover = sink.barrier  # answers wait for it only when a record is not with the writer
+            if a.on_writer_failure == "reject":
+                gw.guards.append(lambda _p: sink.admit())
         else:
             gw.sinks.append(build_audit_sink(cfg, store))
     responses, why_not = build_response_store(cfg, store)

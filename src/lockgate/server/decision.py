@@ -44,6 +44,7 @@ class Decider:
         self.default_policy = cfg.keys.policy or cfg.policies.default
         self.default_pii_policy = cfg.keys.pii_policy or cfg.policies.pii_default
         self.action = cfg.pii.action
+        self.pii = cfg.pii
         self.team_policies = cfg.policies.teams
 
     def base_policies(self, principal: Principal, headers: Mapping[str, str]) -> list[str]:
@@ -77,7 +78,8 @@ class Decider:
             # content past pii.max_scan_chars was not scanned: treat it as personal (fail closed)
             counts["unscanned"] = 1
         pii_policy = principal.pii_policy or self.default_pii_policy
-        if self.action == "block":
+        action = self.pii.action_for(counts)  # pii.types: the strictest action of the types found
+        if action == "block":
             kinds = ", ".join(sorted(counts))
             raise PermissionDenied(
                 f"The request contains personal data ({kinds}) and this gateway blocks such requests. "
@@ -89,7 +91,7 @@ class Decider:
             return Decision(eligible, policies, counts, excluded=excluded)
         strict = [*policies, pii_policy]
         safe, safe_excluded = engine.filter(strict, route.deployments)
-        if self.action == "route" or not eligible or findings.truncated:
+        if action == "route" or not eligible or findings.truncated:
             self._require(safe, safe_excluded, strict, route, personal=counts)
             return Decision(safe, strict, counts, excluded=safe_excluded)
         # redact: deployments inside the personal-data policy get the original body,

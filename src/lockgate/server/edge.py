@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from lockgate.records import RequestRecord
     from lockgate.routing.deployment import Deployment
     from lockgate.routing.forward import Outcome
+    from lockgate.server.ack import Ack
     from lockgate.server.decision import Decision
     from lockgate.server.gateway import Gateway
     from lockgate.server.sessions import Sessions
@@ -132,9 +133,25 @@ class EventRelay:
                 return
             yield piece
 
+    @property
+    def _at_end(self) -> bool:
+        """The translator has produced its final event (or the stream's [DONE] was seen)."""
+        return self._ended or self.t.completed
+
+    async def _final(self, resp: web.StreamResponse, data: bytes, ack: Ack, t0: float) -> None:
+        """The stream's last bytes: the record goes to the audit writer first (``server.ack``)."""
+        if data:
+            if self.ttft_ms is None:
+                self.ttft_ms = (time.perf_counter() - t0) * 1000.0
+            self.hasher.update(data)
+        await ack()
+        if data:
+            await resp.write(data)
+
     async def run(
-        self, request: web.Request, resp: web.StreamResponse, upstream: UpstreamResponse, t0: float
+        self, request: web.Request, resp: web.StreamResponse, upstream: UpstreamResponse, ack: Ack
     ) -> None:
+        t0 = ack.t0
         buf = b""
         try:
             await resp.write(self.t.start())
@@ -149,15 +166,26 @@ class EventRelay:
                 for ev in events:
                     if ev and not self._ended:
                         out += self._event(ev)
-                await self._send(resp, bytes(out), t0)
+                if self._at_end:  # message_stop / response.completed / … is in this batch
+                    await self._final(resp, bytes(out), ack, t0)
+                else:
+                    await self._send(resp, bytes(out), t0)
             if buf.strip() and not self._ended:
-                await self._send(resp, self._event(buf.strip()), t0)
+                last = self._event(buf.strip())
+                if self._at_end:
+                    await self._final(resp, last, ack, t0)
+                else:
+                    await self._send(resp, last, t0)
             # a chat stream ends with [DONE] (or an in-band error); a native one with its own
             # final event, which the pass-through marks as completed
             if not (self.t.completed if self.native else self._ended):
                 self.error = "upstream ended the stream early"
-                await resp.write(self.t.fail("The upstream ended the stream early; the answer is incomplete.",
-                                             "stream_incomplete"))  # fmt: skip
+                failed = self.t.fail("The upstream ended the stream early; the answer is incomplete.",
+                                     "stream_incomplete")  # fmt: skip
+                await ack()
+                await resp.write(failed)
+            elif not ack.done:  # a native stream whose final event went out before it was known
+                await ack()
         except (ConnectionResetError, aiohttp.ClientConnectionResetError):
             self.client_gone = True
             upstream.close()
@@ -165,9 +193,11 @@ class EventRelay:
         except (TimeoutError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
             self.error = f"upstream failed mid-stream: {type(exc).__name__}"
             try:
-                await resp.write(self.t.fail(
+                failed = self.t.fail(
                     "The upstream failed mid-stream; the answer is incomplete. Retry the request.",
-                    "stream_interrupted"))  # fmt: skip
+                    "stream_interrupted")  # fmt: skip
+                await ack()
+                await resp.write(failed)
             except (ConnectionResetError, aiohttp.ClientConnectionResetError):
                 self.client_gone = True
             upstream.close()
@@ -269,7 +299,7 @@ class EdgeRelays:
         decision: Decision,
         edge: Edge,
         headers: dict[str, str],
-        t0: float,
+        ack: Ack,
     ) -> web.StreamResponse:
         from lockgate.server.proxy import collecting_hasher
 
@@ -288,11 +318,8 @@ class EdgeRelays:
         resp = web.StreamResponse(
             status=200, headers={**headers, "Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
-        try:
-            await resp.prepare(request)
-            await relay.run(request, resp, outcome.response, t0)
-        finally:
-            dep.stats.inflight -= 1
+
+        def settle() -> None:  # the record as the stream ends (before its final event)
             rec.status = 200 if translator.completed else (499 if relay.client_gone else 502)
             rec.error_type = "client_disconnected" if relay.client_gone else relay.error
             rec.ttft_ms = relay.ttft_ms
@@ -300,6 +327,13 @@ class EdgeRelays:
             if self.log_content:
                 rec.response_body = hasher.content()
             self._account(rec, dep, translator.usage.as_chat() if translator.usage else None)
+
+        ack.before = settle
+        try:
+            await resp.prepare(request)
+            await relay.run(request, resp, outcome.response, ack)
+        finally:
+            dep.stats.inflight -= 1
             if translator.completed and not edge.native:
                 self.sessions.keep(edge, translator.final())
         if not relay.client_gone:

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -70,6 +70,8 @@ class Gateway:
         self.auth = Authenticator(cfg.auth.mode, admin)
         self.guards: list[Callable[[Principal], None]] = []
         self.sinks: list[RecordSink] = []
+        # the audit writer process's handover barrier (None: no sink survives a gateway crash)
+        self.handover: Callable[[], Awaitable[None] | None] | None = None
         # kept Responses API replies (store / previous_response_id); None says why not
         self.responses: ResponseStore | None = None
         self.responses_off = "no store is configured"
@@ -82,6 +84,13 @@ class Gateway:
         METRICS.observe(rec)
         for sink in self.sinks:
             sink.submit(rec)
+
+    def acknowledge(self, rec: RequestRecord) -> Awaitable[None] | None:
+        """Hand a finished record to every sink, before the answer's last bytes go out
+        (``server.ack``).  Returns something to await only when the audit writer process does
+        not hold the record yet (its pipe is full, or it is being restarted)."""
+        self.record(rec)
+        return self.handover() if self.handover is not None else None
 
     def price(self, dep: Deployment, rec: RequestRecord) -> None:
         """Fill the record's cost: a token price table, or hardware price × measured throughput."""

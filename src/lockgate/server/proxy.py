@@ -24,6 +24,7 @@ from lockgate.protocols.base import ReplyIds, Turn, WireProtocol, estimate_token
 from lockgate.providers.base import NativeCall
 from lockgate.records import RequestRecord
 from lockgate.routing.forward import Outcome, UpstreamCall, forward
+from lockgate.server.ack import Ack
 from lockgate.server.decision import Decision
 from lockgate.server.edge import Edge, EdgeRelays
 from lockgate.server.endpoints import Endpoint
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from lockgate.server.gateway import Gateway
 
 PURPOSE_HEADER = "x-lockgate-purpose"
-Work = Callable[[web.Request, Endpoint, RequestRecord, float], Awaitable[web.StreamResponse]]
+Work = Callable[[web.Request, Endpoint, RequestRecord, Ack], Awaitable[web.StreamResponse]]
 # unique across restarts and instances: a random prefix per process plus a counter
 _ID_PREFIX = "req_" + uuid.uuid4().hex[:16]
 _ID_COUNTER = itertools.count(1)
@@ -121,7 +122,9 @@ class Proxy(EdgeRelays):
         self, request: web.Request, ep: Endpoint, work: Work | None = None
     ) -> web.StreamResponse:
         """One request through the pipeline; ``work`` replaces the default forward-and-relay
-        (token counting), with the same record, errors and audit around it."""
+        (token counting), with the same record, errors and audit around it.  The record is
+        handed over (``server.ack``) before the answer's last bytes: streams do it before
+        their final event, every other answer here, before its body is written."""
         t0 = time.perf_counter()
         rec = RequestRecord(
             request_id=next_request_id(),
@@ -129,22 +132,24 @@ class Proxy(EdgeRelays):
             instance=self.gw.instance,
             endpoint=ep.name,
         )
+        ack = Ack(self.gw, rec, t0)
         try:
-            return await (work or self._handle)(request, ep, rec, t0)
-        except GatewayError as err:
-            rec.status, rec.error_type = err.status, err.code or err.type
-            if err.tried is not None:  # the body did reach a provider: record where
-                dep, rec.attempts, rec.route_reason = err.tried
-                rec.deployment, rec.provider, rec.jurisdiction = (
-                    dep.name,
-                    dep.provider_name,
-                    dep.facts.jurisdiction,
-                )
-            return protocol_error(ep.protocol, err, rec.request_id)
+            try:
+                resp = await (work or self._handle)(request, ep, rec, ack)
+            except GatewayError as err:
+                rec.status, rec.error_type = err.status, err.code or err.type
+                if err.tried is not None:  # the body did reach a provider: record where
+                    dep, rec.attempts, rec.route_reason = err.tried
+                    rec.deployment, rec.provider, rec.jurisdiction = (
+                        dep.name,
+                        dep.provider_name,
+                        dep.facts.jurisdiction,
+                    )
+                resp = protocol_error(ep.protocol, err, rec.request_id)
+            await ack()
+            return resp
         finally:
-            rec.finished_at = time.time()
-            rec.latency_ms = (time.perf_counter() - t0) * 1000.0
-            self.gw.record(rec)
+            ack.settle_unacknowledged()
 
     def _authenticate(self, request: web.Request, rec: RequestRecord) -> Principal:
         principal = self.gw.auth.authenticate(request.headers)
@@ -167,8 +172,9 @@ class Proxy(EdgeRelays):
             guard(principal)
 
     async def _handle(
-        self, request: web.Request, ep: Endpoint, rec: RequestRecord, t0: float
+        self, request: web.Request, ep: Endpoint, rec: RequestRecord, ack: Ack
     ) -> web.StreamResponse:
+        t0 = ack.t0
         body, raw = await read_json_raw(request)
         rec.request_sha256 = hashlib.sha256(raw).hexdigest()
         if self.log_content:
@@ -200,10 +206,10 @@ class Proxy(EdgeRelays):
                 edge = Edge(ep.protocol, turn, principal, native, ids)
                 self._edge_headers(edge, headers, rec)
                 if stream and outcome.response.status == 200:
-                    return await self._relay_edge_stream(request, rec, outcome, decision, edge, headers, t0)
+                    return await self._relay_edge_stream(request, rec, outcome, decision, edge, headers, ack)
                 return await self._relay_edge_body(request, rec, outcome, decision, edge, headers)
             if stream and outcome.response.status == 200:
-                return await self._relay_stream(request, rec, outcome, decision, body, headers, t0)
+                return await self._relay_stream(request, rec, outcome, decision, body, headers, ack)
             return await self._relay_body(rec, outcome, decision, headers, t0, t_up)
         finally:
             # whatever happened (client gone before the first byte, cancellation …), the
@@ -211,7 +217,7 @@ class Proxy(EdgeRelays):
             outcome.response.close()
 
     async def count_tokens(
-        self, request: web.Request, ep: Endpoint, rec: RequestRecord, t0: float
+        self, request: web.Request, ep: Endpoint, rec: RequestRecord, ack: Ack
     ) -> web.StreamResponse:
         """Anthropic's ``count_tokens``: the same admission and policy decision as a message,
         then an exact count from the first eligible local tokenizer, or a stated estimate."""
@@ -380,7 +386,7 @@ class Proxy(EdgeRelays):
         decision: Decision,
         body: dict[str, Any],
         headers: dict[str, str],
-        t0: float,
+        ack: Ack,
     ) -> web.StreamResponse:
         dep = outcome.deployment
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -392,11 +398,8 @@ class Proxy(EdgeRelays):
         resp = web.StreamResponse(
             status=200, headers={**headers, "Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
-        try:
-            await resp.prepare(request)
-            await relay.run(request, resp, outcome.response, t0)
-        finally:
-            dep.stats.inflight -= 1
+
+        def settle() -> None:  # the record as the stream ends (before its final event)
             result = relay.result
             rec.status = 200 if result.completed else (499 if result.client_gone else 502)
             rec.error_type = "client_disconnected" if result.client_gone else result.error
@@ -405,7 +408,14 @@ class Proxy(EdgeRelays):
             if self.log_content:
                 rec.response_body = hasher.content()
             self._account(rec, dep, result.usage)
-        if not result.client_gone:
+
+        ack.before = settle
+        try:
+            await resp.prepare(request)
+            await relay.run(request, resp, outcome.response, ack)
+        finally:
+            dep.stats.inflight -= 1
+        if not relay.result.client_gone:
             with contextlib.suppress(ConnectionResetError):
                 await resp.write_eof()
         return resp

@@ -117,8 +117,19 @@ async def healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
+def _may_see_detail(gw: Gateway, request: web.Request) -> bool:
+    """Only admin keys (or keyless loopback mode) see engines, providers and base URLs."""
+    try:
+        return gw.auth.authenticate(request.headers).is_admin
+    except GatewayError:
+        return False
+
+
 async def readyz(request: web.Request) -> web.Response:
-    """Ready once every local engine answers and every alias has a ready deployment."""
+    """Ready once every local engine answers and every alias has a ready deployment.
+
+    Anyone gets the status; admin keys also get aliases, providers and engine base URLs.
+    """
     gw = request.app[GATEWAY]
     names = list(gw.providers)
     probes = await asyncio.gather(*(gw.providers[n].probe() for n in names), return_exceptions=True)
@@ -128,8 +139,11 @@ async def readyz(request: web.Request) -> web.Response:
         for alias, route in gw.router.routes.items()
     }
     ok = all(aliases.values()) and all(ready[n] for n, p in gw.providers.items() if p.kind != "openai")
+    status = "ready" if ok else "not ready"
+    if not _may_see_detail(gw, request):
+        return json_response({"status": status}, 200 if ok else 503)
     body = {
-        "status": "ready" if ok else "not ready",
+        "status": status,
         "aliases": aliases,
         "providers": gw.describe(),
         "engines": {n: [r["base_url"] for r in d.get("replicas", [])] for n, d in gw.describe().items()

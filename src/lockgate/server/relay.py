@@ -4,6 +4,8 @@
 * lockgate always asks upstream for usage; the usage-only chunk (``choices: []`` or
   ``null``) is dropped, and ``usage`` removed from other chunks, when the client did not ask.
 * A client that goes away closes the upstream connection, which stops the generation.
+* The record is handed to the audit (``server.ack``) before the last bytes: the usage chunk
+  and everything after it are held until ``[DONE]`` (or the end), then sent after the handover.
 * A failure after the first byte (upstream cut, read time-out, malformed end) ends the
   stream with an in-band ``error`` event followed by ``[DONE]``: the HTTP status is already
   sent, so there is no fallback mid-stream; the client sees an explicit, incomplete end.
@@ -15,13 +17,16 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import orjson
 from aiohttp import web
 
 from lockgate.providers.base import UpstreamResponse
+
+if TYPE_CHECKING:
+    from lockgate.server.ack import Ack
 
 DONE = b"data: [DONE]"
 # Optional rewrite of each parsed chunk (e.g. restoring redacted values); returns the chunk.
@@ -49,6 +54,7 @@ class SSERelay:
         self.hook = hook
         self.hasher = hasher
         self.result = StreamResult()
+        self._last = False
 
     def _rewrite(self, event: bytes) -> bytes | None:
         """Return the bytes to send for one event (None to drop it)."""
@@ -70,6 +76,8 @@ class SSERelay:
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.result.usage = usage
+            if not chunk.get("choices"):
+                self._last = True  # the final usage-only chunk: the stream's closing part begins
             if not self.include_usage:
                 if not chunk.get("choices"):
                     return None
@@ -88,13 +96,25 @@ class SSERelay:
             and b"\r" not in piece
         )
 
+    async def _final(self, resp: web.StreamResponse, data: bytes, ack: Ack, *, hashed: bool = True) -> None:
+        """The stream's last bytes: the record goes to the audit writer first (``server.ack``)."""
+        if hashed:
+            self.hasher.update(data)
+        if self.result.ttft_ms is None:
+            self.result.ttft_ms = (time.perf_counter() - ack.t0) * 1000.0
+        await ack()
+        await resp.write(data)
+
     async def run(
-        self, request: web.Request, resp: web.StreamResponse, upstream: UpstreamResponse, t0: float
+        self, request: web.Request, resp: web.StreamResponse, upstream: UpstreamResponse, ack: Ack
     ) -> None:
+        t0 = ack.t0
         buf = b""
+        # from the usage chunk on, output is held until [DONE] (or the end), then sent after ack
+        held = bytearray()
         try:
             async for piece in upstream.iter_chunks():
-                if not buf and self._passthrough(piece):
+                if not buf and not held and self._passthrough(piece):
                     # fast path: whole events that need no rewrite are forwarded as they are
                     if self.result.ttft_ms is None:
                         self.result.ttft_ms = (time.perf_counter() - t0) * 1000.0
@@ -112,25 +132,33 @@ class SSERelay:
                     if ev:
                         rewritten = self._rewrite(ev)
                         if rewritten is not None:
-                            out += rewritten
+                            if held or self._last or self.result.completed:
+                                held += rewritten
+                            else:
+                                out += rewritten
                 if out:
                     if self.result.ttft_ms is None:
                         self.result.ttft_ms = (time.perf_counter() - t0) * 1000.0
                     self.hasher.update(out)
                     await resp.write(bytes(out))
+                if held and self.result.completed:
+                    await self._final(resp, bytes(held), ack)
+                    held.clear()
             if buf.strip():
                 tail = self._rewrite(buf.strip())
                 if tail is not None:
-                    await resp.write(tail)
+                    held += tail
             if not self.result.completed:
                 self.result.error = "upstream ended the stream without [DONE]"
-                await resp.write(
-                    _error_event(
-                        "The upstream ended the stream early; the answer is incomplete.", "stream_incomplete"
-                    )
-                    + DONE
-                    + b"\n\n"
+                if held:
+                    self.hasher.update(held)
+                held += _error_event(
+                    "The upstream ended the stream early; the answer is incomplete.", "stream_incomplete"
                 )
+                held += DONE + b"\n\n"
+                await self._final(resp, bytes(held), ack, hashed=False)
+            elif held:
+                await self._final(resp, bytes(held), ack)
         except (ConnectionResetError, aiohttp.ClientConnectionResetError):
             self.result.client_gone = True
             upstream.close()
@@ -138,13 +166,17 @@ class SSERelay:
         except (TimeoutError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
             self.result.error = f"upstream failed mid-stream: {type(exc).__name__}"
             try:
-                await resp.write(
-                    _error_event(
+                await self._final(
+                    resp,
+                    bytes(held)
+                    + _error_event(
                         "The upstream failed mid-stream; the answer is incomplete. Retry the request.",
                         "stream_interrupted",
                     )
                     + DONE
-                    + b"\n\n"
+                    + b"\n\n",
+                    ack,
+                    hashed=False,
                 )
             except (ConnectionResetError, aiohttp.ClientConnectionResetError):
                 self.result.client_gone = True

@@ -312,6 +312,30 @@ _RULES = [
         "The file was skipped by the folder checks.",
     ),
     Rule(
+        "file.format-mismatch",
+        _H,
+        True,
+        "File name and file structure disagree",
+        "The suffix promises one format but the bytes validate as another (a pickle named "
+        ".safetensors, a zip named .gguf). Loaders that sniff content would run the other format.",
+    ),
+    Rule(
+        "file.polyglot",
+        _C,
+        True,
+        "File is valid as two formats at once",
+        "The bytes validate as two layouts (e.g. a safetensors or GGUF file carrying a zip "
+        "archive): each loader sees a different file, which is how payloads get past scanners.",
+    ),
+    Rule(
+        "file.unparseable",
+        _H,
+        True,
+        "Weights file cannot be parsed by any scanner",
+        "A .safetensors, .gguf, .bin, .pt, .pth, .ckpt or .pkl file that no scanner can parse "
+        "cannot be vouched for; loaders may still read it.",
+    ),
+    Rule(
         "file.unrecognised", _I, False, "File format not recognised", "The file was not scanned for content."
     ),
 ]

@@ -1,0 +1,1 @@
+"""The web console: an adapter at the edge over the admin API (sign-in, pages, static files)."""

@@ -1,0 +1,1 @@
+"""Read-only views the admin API serves to scripts and the console (off the request path)."""
