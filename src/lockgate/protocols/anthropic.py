@@ -31,6 +31,7 @@ from lockgate.protocols.base import (
     sse,
 )
 from lockgate.protocols.chatstream import Answer, ChatFold, Ending, Text, ToolArgs, ToolStart, fold_reply
+from lockgate.protocols.checks import bad, number
 
 STOP_REASONS = {"end": "end_turn", "length": "max_tokens", "tool": "tool_use",
                 "stop_sequence": "stop_sequence", "refusal": "refusal"}  # fmt: skip
@@ -40,23 +41,19 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "
                503: "overloaded_error", 529: "overloaded_error"}  # fmt: skip
 
 
-def _bad(message: str, param: str) -> InvalidRequest:
-    return InvalidRequest(f"{param}: {message}", param=param)
-
-
 def _text_of(blocks: Any, param: str) -> str:
     """A string, or a list of text blocks joined (``system``, ``tool_result.content``)."""
     if isinstance(blocks, str):
         return blocks
     if not isinstance(blocks, list):
-        raise _bad("must be a string or an array of text blocks.", param)
+        raise bad("must be a string or an array of text blocks.", param)
     parts = []
     for i, block in enumerate(blocks):
         if not isinstance(block, dict):
-            raise _bad("must be an object with a 'type'.", f"{param}[{i}]")
+            raise bad("must be an object with a 'type'.", f"{param}[{i}]")
         if block.get("type") == "text":
             if not isinstance(block.get("text"), str):
-                raise _bad("'text' must be a string.", f"{param}[{i}].text")
+                raise bad("'text' must be a string.", f"{param}[{i}].text")
             parts.append(block["text"])
     return "\n\n".join(parts)
 
@@ -64,21 +61,21 @@ def _text_of(blocks: Any, param: str) -> str:
 def _image(block: Json, param: str) -> Json:
     src = block.get("source")
     if not isinstance(src, dict):
-        raise _bad("an image block needs a 'source' object.", f"{param}.source")
+        raise bad("an image block needs a 'source' object.", f"{param}.source")
     if src.get("type") == "base64":
         media, data = src.get("media_type"), src.get("data")
         if not isinstance(media, str) or not isinstance(data, str):
-            raise _bad("a base64 image needs 'media_type' and 'data' strings.", f"{param}.source")
+            raise bad("a base64 image needs 'media_type' and 'data' strings.", f"{param}.source")
         return {"type": "image_url", "image_url": {"url": f"data:{media};base64,{data}"}}
     if src.get("type") == "url" and isinstance(src.get("url"), str):
         return {"type": "image_url", "image_url": {"url": src["url"]}}
-    raise _bad(f"unsupported image source type {src.get('type')!r} (base64 or url).", f"{param}.source.type")
+    raise bad(f"unsupported image source type {src.get('type')!r} (base64 or url).", f"{param}.source.type")
 
 
 def _tool_result(block: Json, param: str) -> Json:
     tool_id = block.get("tool_use_id")
     if not isinstance(tool_id, str) or not tool_id:
-        raise _bad("a tool_result block needs 'tool_use_id'.", f"{param}.tool_use_id")
+        raise bad("a tool_result block needs 'tool_use_id'.", f"{param}.tool_use_id")
     content = block.get("content", "")
     text = _text_of(content, f"{param}.content") if content is not None else ""
     if block.get("is_error"):
@@ -96,7 +93,7 @@ class _Messages:
     def add(self, message: Any, i: int) -> None:
         param = f"messages[{i}]"
         if not isinstance(message, dict):
-            raise _bad("must be an object with 'role' and 'content'.", param)
+            raise bad("must be an object with 'role' and 'content'.", param)
         role = message.get("role")
         content = message.get("content")
         if role == "system":
@@ -106,12 +103,12 @@ class _Messages:
                 self.out.append({"role": "system", "content": text})
             return
         if role not in ("user", "assistant"):
-            raise _bad(f"'role' must be 'user', 'assistant' or 'system', not {role!r}.", f"{param}.role")
+            raise bad(f"'role' must be 'user', 'assistant' or 'system', not {role!r}.", f"{param}.role")
         if isinstance(content, str):
             self.out.append({"role": role, "content": content})
             return
         if not isinstance(content, list):
-            raise _bad("'content' must be a string or an array of content blocks.", f"{param}.content")
+            raise bad("'content' must be a string or an array of content blocks.", f"{param}.content")
         parts: list[Json] = []
         calls: list[Json] = []
         results: list[Json] = []
@@ -134,11 +131,11 @@ class _Messages:
         self, block: Any, param: str, role: str, parts: list[Json], calls: list[Json], results: list[Json]
     ) -> None:
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            raise _bad("must be an object with a 'type'.", param)
+            raise bad("must be an object with a 'type'.", param)
         kind = block["type"]
         if kind == "text":
             if not isinstance(block.get("text"), str):
-                raise _bad("'text' must be a string.", f"{param}.text")
+                raise bad("'text' must be a string.", f"{param}.text")
             parts.append({"type": "text", "text": block["text"]})
         elif kind == "image":
             parts.append(_image(block, param))
@@ -147,7 +144,7 @@ class _Messages:
         elif kind == "tool_use" and role == "assistant":
             name = block.get("name")
             if not isinstance(name, str) or not name:
-                raise _bad("a tool_use block needs 'name'.", f"{param}.name")
+                raise bad("a tool_use block needs 'name'.", f"{param}.name")
             args = orjson.dumps(block.get("input") or {}).decode()
             calls.append({"id": str(block.get("id") or f"toolu_{len(calls)}"), "type": "function",
                           "function": {"name": name, "arguments": args}})  # fmt: skip
@@ -171,18 +168,18 @@ class _Messages:
 
 def _tools(tools: Any, turn: Turn) -> list[Json]:
     if not isinstance(tools, list):
-        raise _bad("must be an array of tool definitions.", "tools")
+        raise bad("must be an array of tool definitions.", "tools")
     out = []
     for i, tool in enumerate(tools):
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
-            raise _bad("a tool needs a 'name'.", f"tools[{i}]")
+            raise bad("a tool needs a 'name'.", f"tools[{i}]")
         kind = tool.get("type")
         if kind not in (None, "custom"):
             turn.drop(f"tool:{kind}")  # server tools (web search, code execution …) run at Anthropic
             continue
         schema = tool.get("input_schema")
         if not isinstance(schema, dict):
-            raise _bad("a tool needs an 'input_schema' object.", f"tools[{i}].input_schema")
+            raise bad("a tool needs an 'input_schema' object.", f"tools[{i}].input_schema")
         fn: Json = {"name": tool["name"], "parameters": schema}
         if isinstance(tool.get("description"), str):
             fn["description"] = tool["description"]
@@ -192,7 +189,7 @@ def _tools(tools: Any, turn: Turn) -> list[Json]:
 
 def _tool_choice(choice: Any, chat: Json) -> None:
     if not isinstance(choice, dict) or not isinstance(choice.get("type"), str):
-        raise _bad("must be an object with a 'type' (auto, any, tool, none).", "tool_choice")
+        raise bad("must be an object with a 'type' (auto, any, tool, none).", "tool_choice")
     kind = choice["type"]
     if kind == "auto":
         chat["tool_choice"] = "auto"
@@ -202,27 +199,12 @@ def _tool_choice(choice: Any, chat: Json) -> None:
         chat["tool_choice"] = "none"
     elif kind == "tool":
         if not isinstance(choice.get("name"), str):
-            raise _bad("'name' is required when type is 'tool'.", "tool_choice.name")
+            raise bad("'name' is required when type is 'tool'.", "tool_choice.name")
         chat["tool_choice"] = {"type": "function", "function": {"name": choice["name"]}}
     else:
-        raise _bad(f"unknown type {kind!r} (auto, any, tool, none).", "tool_choice.type")
+        raise bad(f"unknown type {kind!r} (auto, any, tool, none).", "tool_choice.type")
     if choice.get("disable_parallel_tool_use") is True:
         chat["parallel_tool_calls"] = False
-
-
-def _number(body: Json, key: str, chat_key: str, chat: Json, lo: float, hi: float | None) -> None:
-    value = body.get(key)
-    if value is None:
-        return
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or value < lo
-        or (hi is not None and value > hi)
-    ):
-        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise _bad(f"must be a number {bound}.", key)
-    chat[chat_key] = value
 
 
 class AnthropicMessages(WireProtocol):
@@ -233,18 +215,18 @@ class AnthropicMessages(WireProtocol):
     def parse(self, body: Json, headers: Mapping[str, str]) -> Turn:
         model = body.get("model")
         if not isinstance(model, str) or not model:
-            raise _bad("is required and must be a string naming a model alias.", "model")
+            raise bad("is required and must be a string naming a model alias.", "model")
         max_tokens = body.get("max_tokens")
         if isinstance(max_tokens, float) and max_tokens.is_integer():  # JSON's 1.0 is an integer too
             max_tokens = int(max_tokens)
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            raise _bad("is required and must be a positive integer.", "max_tokens")
+            raise bad("is required and must be a positive integer.", "max_tokens")
         stream = body.get("stream", False)
         if not isinstance(stream, bool):
-            raise _bad("must be true or false.", "stream")
+            raise bad("must be true or false.", "stream")
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
-            raise _bad("is required and must be a non-empty array.", "messages")
+            raise bad("is required and must be a non-empty array.", "messages")
         chat: Json = {"model": model, "max_tokens": max_tokens, "stream": stream}
         turn = Turn(chat=chat, original=body, stream=stream)
         built = _Messages(turn)
@@ -256,15 +238,15 @@ class AnthropicMessages(WireProtocol):
         for i, message in enumerate(messages):
             built.add(message, i)
         if not any(m["role"] != "system" for m in built.out):
-            raise _bad("holds nothing this gateway can serve (only dropped block types).", "messages")
+            raise bad("holds nothing this gateway can serve (only dropped block types).", "messages")
         chat["messages"] = built.out
-        _number(body, "temperature", "temperature", chat, 0.0, 1.0)
-        _number(body, "top_p", "top_p", chat, 0.0, 1.0)
-        _number(body, "top_k", "top_k", chat, 0, None)
+        number(body, "temperature", "temperature", chat, 0.0, 1.0)
+        number(body, "top_p", "top_p", chat, 0.0, 1.0)
+        number(body, "top_k", "top_k", chat, 0, None, integer=True)
         stops = body.get("stop_sequences")
         if stops is not None:
             if not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops):
-                raise _bad("must be an array of non-empty strings.", "stop_sequences")
+                raise bad("must be an array of non-empty strings.", "stop_sequences")
             turn.stop = list(stops)
             if stops:
                 chat["stop"] = list(stops)
@@ -276,7 +258,7 @@ class AnthropicMessages(WireProtocol):
             _tool_choice(body["tool_choice"], chat)
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
-            raise _bad("must be an object.", "metadata")
+            raise bad("must be an object.", "metadata")
         for key in ("thinking", "container", "mcp_servers", "context_management"):
             if body.get(key):
                 turn.drop(key)

@@ -42,6 +42,7 @@ from lockgate.protocols.chatstream import (
     ToolStart,
     fold_reply,
 )
+from lockgate.protocols.checks import bad, number
 
 # request fields that shape nothing a chat upstream does; accepted silently
 _IGNORED = ("include", "prompt_cache_key", "safety_identifier", "service_tier", "truncation", "user",
@@ -52,24 +53,20 @@ _SKIPPED_ITEMS = ("reasoning", "item_reference", "web_search_call", "file_search
                   "mcp_list_tools", "mcp_approval_request", "mcp_approval_response", "compaction")  # fmt: skip
 
 
-def _bad(message: str, param: str, code: str | None = None) -> InvalidRequest:
-    return InvalidRequest(f"{param}: {message}", param=param, code=code)
-
-
 def _parts(content: Any, param: str, turn: Turn) -> str | list[Json]:
     """A message's content: a string, or input/output text and image parts."""
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
-        raise _bad("must be a string or an array of content parts.", param)
+        raise bad("must be a string or an array of content parts.", param)
     parts: list[Json] = []
     for i, part in enumerate(content):
         if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-            raise _bad("must be an object with a 'type'.", f"{param}[{i}]")
+            raise bad("must be an object with a 'type'.", f"{param}[{i}]")
         kind = part["type"]
         if kind in ("input_text", "output_text", "text", "summary_text"):
             if not isinstance(part.get("text"), str):
-                raise _bad("'text' must be a string.", f"{param}[{i}].text")
+                raise bad("'text' must be a string.", f"{param}[{i}].text")
             parts.append({"type": "text", "text": part["text"]})
         elif kind == "refusal" and isinstance(part.get("refusal"), str):
             parts.append({"type": "text", "text": part["refusal"]})
@@ -96,7 +93,7 @@ def _output_text(output: Any, param: str) -> str:
         return "\n\n".join(
             p.get("text") or "" for p in output if isinstance(p, dict) and isinstance(p.get("text"), str)
         )
-    raise _bad("must be a string or an array of content parts.", param)
+    raise bad("must be a string or an array of content parts.", param)
 
 
 class _Items:
@@ -109,7 +106,7 @@ class _Items:
     def add(self, item: Any, i: int) -> None:
         param = f"input[{i}]"
         if not isinstance(item, dict):
-            raise _bad("must be an object.", param)
+            raise bad("must be an object.", param)
         kind = item.get("type", "message" if "role" in item else None)
         if kind == "message":
             self._message(item, param)
@@ -118,18 +115,18 @@ class _Items:
         elif kind == "function_call_output":
             call_id = item.get("call_id")
             if not isinstance(call_id, str) or not call_id:
-                raise _bad("'call_id' is required.", f"{param}.call_id")
+                raise bad("'call_id' is required.", f"{param}.call_id")
             text = _output_text(item.get("output", ""), f"{param}.output")
             self.out.append({"role": "tool", "tool_call_id": call_id, "content": text})
         elif isinstance(kind, str):
             self.turn.drop(kind if kind in _SKIPPED_ITEMS else f"item:{kind}")
         else:
-            raise _bad("needs a 'type' (message, function_call, function_call_output).", f"{param}.type")
+            raise bad("needs a 'type' (message, function_call, function_call_output).", f"{param}.type")
 
     def _message(self, item: Json, param: str) -> None:
         role = item.get("role")
         if role not in ("user", "assistant", "system", "developer"):
-            raise _bad(f"'role' must be user, assistant, system or developer, not {role!r}.", f"{param}.role")
+            raise bad(f"'role' must be user, assistant, system or developer, not {role!r}.", f"{param}.role")
         content = _parts(item.get("content"), f"{param}.content", self.turn)
         role = "system" if role == "developer" else role
         if role == "assistant" and not isinstance(content, str):
@@ -141,9 +138,9 @@ class _Items:
     def _call(self, item: Json, param: str) -> None:
         name, call_id = item.get("name"), item.get("call_id")
         if not isinstance(name, str) or not name:
-            raise _bad("'name' is required.", f"{param}.name")
+            raise bad("'name' is required.", f"{param}.name")
         if not isinstance(call_id, str) or not call_id:
-            raise _bad("'call_id' is required.", f"{param}.call_id")
+            raise bad("'call_id' is required.", f"{param}.call_id")
         args = item.get("arguments", "")
         if not isinstance(args, str):
             args = orjson.dumps(args).decode()
@@ -180,7 +177,7 @@ class _Items:
 
 
 def _unsupported(kind: Any, param: str) -> InvalidRequest:
-    return _bad(
+    return bad(
         f"tool type {kind!r} is not supported by this gateway; only 'function' tools are "
         "(hosted tools such as web search run at OpenAI, not on the models it serves).",
         param, code="unsupported_tool_type",
@@ -192,22 +189,22 @@ def _tools(tools: Any, turn: Turn, forced: Any) -> list[Json]:
     is refused naming it; otherwise it is skipped and named in ``x-lockgate-dropped``, because
     agents offer them on every turn (Codex sends ``web_search`` and ``namespace`` tools)."""
     if not isinstance(tools, list):
-        raise _bad("must be an array of tools.", "tools")
+        raise bad("must be an array of tools.", "tools")
     forced_type = forced.get("type") if isinstance(forced, dict) else None
     out = []
     for i, tool in enumerate(tools):
         if not isinstance(tool, dict):
-            raise _bad("must be an object.", f"tools[{i}]")
+            raise bad("must be an object.", f"tools[{i}]")
         kind = tool.get("type")
         if not isinstance(kind, str):
-            raise _bad("needs a 'type'.", f"tools[{i}].type")
+            raise bad("needs a 'type'.", f"tools[{i}].type")
         if kind != "function":
             if forced_type == kind or (forced_type is not None and forced_type.startswith(kind)):
                 raise _unsupported(kind, f"tools[{i}].type")
             turn.drop(f"tool:{kind}")
             continue
         if not isinstance(tool.get("name"), str) or not tool["name"]:
-            raise _bad("a function tool needs a 'name'.", f"tools[{i}].name")
+            raise bad("a function tool needs a 'name'.", f"tools[{i}].name")
         fn: Json = {
             "name": tool["name"],
             "parameters": tool.get("parameters") or {"type": "object", "properties": {}},
@@ -227,17 +224,17 @@ def _tool_choice(choice: Any) -> Any:
         return {"type": "function", "function": {"name": choice["name"]}}
     if isinstance(choice, dict) and isinstance(choice.get("type"), str):
         raise _unsupported(choice["type"], "tool_choice.type")
-    raise _bad("must be 'auto', 'none', 'required' or {'type': 'function', 'name': …}.", "tool_choice")
+    raise bad("must be 'auto', 'none', 'required' or {'type': 'function', 'name': …}.", "tool_choice")
 
 
 def _text_format(text: Any, chat: Json) -> None:
     if not isinstance(text, dict):
-        raise _bad("must be an object.", "text")
+        raise bad("must be an object.", "text")
     fmt = text.get("format")
     if fmt is None:
         return
     if not isinstance(fmt, dict):
-        raise _bad("must be an object with a 'type'.", "text.format")
+        raise bad("must be an object with a 'type'.", "text.format")
     kind = fmt.get("type")
     if kind == "text":
         return
@@ -245,33 +242,13 @@ def _text_format(text: Any, chat: Json) -> None:
         chat["response_format"] = {"type": "json_object"}
     elif kind == "json_schema":
         if not isinstance(fmt.get("schema"), dict):
-            raise _bad("'schema' is required for json_schema.", "text.format.schema")
+            raise bad("'schema' is required for json_schema.", "text.format.schema")
         spec: Json = {"name": fmt.get("name") or "response", "schema": fmt["schema"]}
         if isinstance(fmt.get("strict"), bool):
             spec["strict"] = fmt["strict"]
         chat["response_format"] = {"type": "json_schema", "json_schema": spec}
     else:
-        raise _bad(f"unknown type {kind!r} (text, json_object, json_schema).", "text.format.type")
-
-
-def _number(
-    body: Json, key: str, chat_key: str, chat: Json, lo: float, hi: float | None, integer: bool = False
-) -> None:
-    value = body.get(key)
-    if value is None:
-        return
-    value = int(value) if integer and isinstance(value, float) and value.is_integer() else value
-    kinds = (int,) if integer else (int, float)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, kinds)
-        or value < lo
-        or (hi is not None and value > hi)
-    ):
-        what = "an integer" if integer else "a number"
-        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise _bad(f"must be {what} {bound}.", key)
-    chat[chat_key] = value
+        raise bad(f"unknown type {kind!r} (text, json_object, json_schema).", "text.format.type")
 
 
 class OpenAIResponses(WireProtocol):
@@ -290,16 +267,16 @@ class OpenAIResponses(WireProtocol):
     def parse(self, body: Json, headers: Mapping[str, str]) -> Turn:
         model = body.get("model")
         if not isinstance(model, str) or not model:
-            raise _bad("is required and must be a string naming a model alias.", "model")
+            raise bad("is required and must be a string naming a model alias.", "model")
         stream = body.get("stream", False)
         if stream is not None and not isinstance(stream, bool):
-            raise _bad("must be true or false.", "stream")
+            raise bad("must be true or false.", "stream")
         chat: Json = {"model": model, "stream": bool(stream)}
         turn = Turn(chat=chat, original=body, stream=bool(stream))
         items = _Items(turn)
         instructions = body.get("instructions")
         if instructions is not None and not isinstance(instructions, str):
-            raise _bad("must be a string.", "instructions")
+            raise bad("must be a string.", "instructions")
         inp = body.get("input")
         if isinstance(inp, str):
             items.out.append({"role": "user", "content": inp})
@@ -307,22 +284,22 @@ class OpenAIResponses(WireProtocol):
             for i, item in enumerate(inp):
                 items.add(item, i)
         elif inp is not None:
-            raise _bad("must be a string or an array of input items.", "input")
+            raise bad("must be a string or an array of input items.", "input")
         previous = body.get("previous_response_id")
         if previous is not None and (not isinstance(previous, str) or not previous):
-            raise _bad("must be a response id string.", "previous_response_id")
+            raise bad("must be a response id string.", "previous_response_id")
         turn.extra["previous_response_id"] = previous
         turn.extra["instructions"] = instructions
         turn.extra["input_messages"] = items.out  # paired once the history is known
         turn.extra["items"] = items
         if not items.out and previous is None:
-            raise _bad("is required: a string or at least one message item.", "input")
+            raise bad("is required: a string or at least one message item.", "input")
         chat["messages"] = (
             [{"role": "system", "content": instructions}] if instructions else []
         ) + items.pair()
-        _number(body, "max_output_tokens", "max_tokens", chat, 1, None, integer=True)
-        _number(body, "temperature", "temperature", chat, 0.0, 2.0)
-        _number(body, "top_p", "top_p", chat, 0.0, 1.0)
+        number(body, "max_output_tokens", "max_tokens", chat, 1, None, integer=True)
+        number(body, "temperature", "temperature", chat, 0.0, 2.0)
+        number(body, "top_p", "top_p", chat, 0.0, 1.0)
         if body.get("tools"):
             tools = _tools(body["tools"], turn, body.get("tool_choice"))
             if tools:
@@ -335,7 +312,7 @@ class OpenAIResponses(WireProtocol):
             _text_format(body["text"], chat)
         store = body.get("store")
         if store is not None and not isinstance(store, bool):
-            raise _bad("must be true or false.", "store")
+            raise bad("must be true or false.", "store")
         turn.extra["store"] = store
         if body.get("reasoning"):
             turn.drop("reasoning")
@@ -350,7 +327,7 @@ class OpenAIResponses(WireProtocol):
         system = [{"role": "system", "content": instructions}] if instructions else []
         turn.chat["messages"] = system + items.pair()
         if len(turn.chat["messages"]) == len(system):
-            raise _bad("the stored conversation and this input hold no message to answer.", "input")
+            raise bad("the stored conversation and this input hold no message to answer.", "input")
 
     def keep(self, turn: Turn, reply: Json) -> list[Json]:
         """The conversation to store for a later ``previous_response_id``: everything but the

@@ -209,6 +209,31 @@ class EventRelay:
         upstream.release()
 
 
+async def read_upstream(outcome: Outcome, rec: RequestRecord, t_up: float) -> bytes:
+    """A whole upstream reply: its body, with the slot given back and the latency observed."""
+    resp, dep = outcome.response, outcome.deployment
+    try:
+        data = await resp.read()
+    finally:
+        dep.stats.inflight -= 1
+    dep.stats.observe_latency((time.perf_counter() - t_up) * 1000.0)
+    rec.status = resp.status
+    return data
+
+
+def parse_upstream(dep: Deployment, rec: RequestRecord, data: bytes) -> dict[str, Any]:
+    """A 200 reply's JSON object; anything else counts against the deployment and is a 502."""
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        dep.breaker.record_failure()
+        rec.status, rec.error_type = 502, "upstream_malformed"
+        raise UpstreamError(f"The upstream for {dep.name} returned malformed JSON; try again later.")
+    return parsed
+
+
 class EdgeRelays:
     """The proxy's relays for replies in a client protocol (mixed into ``Proxy``)."""
 
@@ -236,13 +261,10 @@ class EdgeRelays:
         decision: Decision,
         edge: Edge,
         headers: dict[str, str],
+        t_up: float,
     ) -> web.StreamResponse:
         resp, dep = outcome.response, outcome.deployment
-        try:
-            data = await resp.read()
-        finally:
-            dep.stats.inflight -= 1
-        rec.status = resp.status
+        data = await read_upstream(outcome, rec, t_up)
         protocol, turn = edge.protocol, edge.turn
         if resp.status != 200:
             rec.error_type = f"upstream_{resp.status}"
@@ -264,14 +286,7 @@ class EdgeRelays:
             err = protocol.upstream_error(turn, failure)
             status, body = protocol.error_body(err, rec.request_id)
             return web.Response(status=status, body=body, content_type="application/json", headers=headers)
-        try:
-            parsed = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            parsed = None
-        if not isinstance(parsed, dict):
-            dep.breaker.record_failure()
-            rec.status, rec.error_type = 502, "upstream_malformed"
-            raise UpstreamError(f"The upstream for {dep.name} returned malformed JSON; try again later.")
+        parsed = parse_upstream(dep, rec, data)
         if edge.native:
             usage = protocol.native_usage(parsed)
             out = data

@@ -183,7 +183,7 @@ def _anthropic_schemas(model: Json) -> Json:
                                                   "contains": servable},
             system={"anyOf": [text_of, {"type": "null"}]}, temperature={"anyOf": [number, {"type": "null"}]},
             top_p={"anyOf": [number, {"type": "null"}]},
-            top_k={"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]},
+            top_k={"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]},
             stop_sequences={"anyOf": [{"type": "array", "items": _NONEMPTY}, {"type": "null"}]},
             tools={"anyOf": [{"type": "array", "items": tool}, _FALSY]}, tool_choice={},
             metadata=_OBJ_OR_NULL) | {

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from lockgate.errors import GatewayError, InvalidRequest, PayloadTooLarge, PermissionDenied, UpstreamError
+from lockgate.errors import GatewayError, InvalidRequest, PayloadTooLarge, PermissionDenied
 from lockgate.metrics import METRICS
 from lockgate.protocols.base import ReplyIds, Turn, WireProtocol, estimate_tokens
 from lockgate.providers.base import NativeCall
@@ -26,7 +26,7 @@ from lockgate.records import RequestRecord
 from lockgate.routing.forward import Outcome, UpstreamCall, forward
 from lockgate.server.ack import Ack
 from lockgate.server.decision import Decision
-from lockgate.server.edge import Edge, EdgeRelays
+from lockgate.server.edge import Edge, EdgeRelays, parse_upstream, read_upstream
 from lockgate.server.endpoints import Endpoint
 from lockgate.server.relay import SSERelay
 from lockgate.server.sessions import Sessions
@@ -207,7 +207,7 @@ class Proxy(EdgeRelays):
                 self._edge_headers(edge, headers, rec)
                 if stream and outcome.response.status == 200:
                     return await self._relay_edge_stream(request, rec, outcome, decision, edge, headers, ack)
-                return await self._relay_edge_body(request, rec, outcome, decision, edge, headers)
+                return await self._relay_edge_body(request, rec, outcome, decision, edge, headers, t_up)
             if stream and outcome.response.status == 200:
                 return await self._relay_stream(request, rec, outcome, decision, body, headers, ack)
             return await self._relay_body(rec, outcome, decision, headers, t0, t_up)
@@ -341,13 +341,8 @@ class Proxy(EdgeRelays):
         t_up: float,
     ) -> web.Response:
         resp, dep = outcome.response, outcome.deployment
-        try:
-            data = await resp.read()
-        finally:
-            dep.stats.inflight -= 1
+        data = await read_upstream(outcome, rec, t_up)
         t_done = time.perf_counter()
-        dep.stats.observe_latency((t_done - t_up) * 1000.0)
-        rec.status = resp.status
         if resp.status != 200:
             rec.error_type = f"upstream_{resp.status}"
             return web.Response(
@@ -356,18 +351,11 @@ class Proxy(EdgeRelays):
                 content_type="application/json",
                 headers=headers,
             )
-        try:
-            parsed = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            dep.breaker.record_failure()
-            rec.status, rec.error_type = 502, "upstream_malformed"
-            raise UpstreamError(
-                f"The upstream for {dep.name} returned malformed JSON; try again later."
-            ) from None
+        parsed = parse_upstream(dep, rec, data)
         if decision.restorer is not None and id(dep) in decision.redacted_for:
             parsed = decision.restorer.restore_response(parsed)
             data = orjson.dumps(parsed)
-        usage = parsed.get("usage") if isinstance(parsed, dict) else None
+        usage = parsed.get("usage")
         self._account(rec, dep, usage if isinstance(usage, dict) else None)
         rec.response_sha256 = hashlib.sha256(data).hexdigest()
         if self.log_content:
