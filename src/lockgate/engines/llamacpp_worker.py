@@ -31,8 +31,15 @@ import orjson
 from aiohttp import web
 
 from lockgate import gcpolicy
-from lockgate.engines.batched import BatchEngine, ContextOverflow, Event, Sampling, Sequence
+from lockgate.engines.batched import BatchEngine
+from lockgate.engines.batched_http import (
+    batchable_chat,
+    batchable_completion,
+    batched_chat,
+    batched_completion,
+)
 from lockgate.engines.llamacpp_usage import UsageCounter
+from lockgate.engines.replies import error, max_tokens, rejected
 
 _PASSTHROUGH = (
     "temperature",
@@ -51,11 +58,6 @@ _PASSTHROUGH = (
     "logprobs",
     "top_logprobs",
 )
-
-
-def _error(status: int, message: str, param: str | None = None) -> web.Response:
-    body = {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}}
-    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
 
 
 @dataclass
@@ -150,14 +152,9 @@ class Engine:
         return self._embedder
 
 
-def _max_tokens(body: dict[str, Any]) -> int | None:
-    value = body.get("max_completion_tokens", body.get("max_tokens"))
-    return int(value) if isinstance(value, int) and value > 0 else None
-
-
 def _chat_kwargs(body: dict[str, Any]) -> dict[str, Any]:
     kw = {k: body[k] for k in _PASSTHROUGH if body.get(k) is not None}
-    kw["max_tokens"] = _max_tokens(body)
+    kw["max_tokens"] = max_tokens(body)
     return kw
 
 
@@ -197,7 +194,7 @@ async def _stream(request: web.Request, engine: Engine, make: Any, finish: Any) 
     first = await queue.get()
     if first[0] == "error":  # failed before any token: still time for a proper HTTP status
         await task
-        return _rejected(first[1])
+        return rejected(first[1])
     resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     chunks: list[dict[str, Any]] = []
     usage: dict[str, int] = {}
@@ -235,12 +232,6 @@ def _template_safe(message: Any) -> Any:
     return message
 
 
-def _rejected(exc: Exception) -> web.Response:
-    """A request the engine cannot run (template cannot render it, context overflow …) is the
-    caller's error (400), so it never counts against the gateway's circuit breaker."""
-    return _error(400, f"the engine cannot run this request: {type(exc).__name__}: {exc}")
-
-
 def _usage_chunk(obj: str, chunks: list[dict[str, Any]], usage: dict[str, int]) -> dict[str, Any]:
     first = chunks[0] if chunks else {}
     return {
@@ -253,236 +244,6 @@ def _usage_chunk(obj: str, chunks: list[dict[str, Any]], usage: dict[str, int]) 
     }
 
 
-# ---- the batched path ---------------------------------------------------------------------
-
-_UNBATCHED_CHAT = (
-    "tools",
-    "tool_choice",
-    "functions",
-    "function_call",
-    "logprobs",
-    "top_logprobs",
-    "logit_bias",
-)
-
-
-def _batchable_chat(engine: Engine, body: dict[str, Any]) -> bool:
-    """Whether the batched path serves this request exactly; the rest keep the high-level path."""
-    if engine.batch is None or engine.formatter is None:
-        return False
-    if any(body.get(k) not in (None, False) for k in _UNBATCHED_CHAT):
-        return False
-    fmt = body.get("response_format")
-    if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") == "text"):
-        return False
-    return body.get("n") in (None, 1)
-
-
-def _batchable_completion(engine: Engine, body: dict[str, Any]) -> bool:
-    if engine.batch is None:
-        return False
-    if any(body.get(k) not in (None, False) for k in ("echo", "logprobs", "logit_bias", "suffix")):
-        return False
-    if body.get("prompt") in ("", [""]):
-        return False
-    return body.get("n") in (None, 1)
-
-
-def _number(body: dict[str, Any], key: str, default: float) -> float:
-    value = body.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return default
-    return float(value)
-
-
-def _sampling(body: dict[str, Any], temperature: float) -> Sampling:
-    """Request fields -> a native sampler chain, with the high-level ``Llama``'s defaults."""
-    seed = body.get("seed")
-    return Sampling(
-        temperature=_number(body, "temperature", temperature),
-        top_p=_number(body, "top_p", 0.95),
-        top_k=int(_number(body, "top_k", 40)),
-        min_p=_number(body, "min_p", 0.05),
-        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-        presence_penalty=_number(body, "presence_penalty", 0.0),
-        frequency_penalty=_number(body, "frequency_penalty", 0.0),
-        repeat_penalty=_number(body, "repeat_penalty", 1.0),
-    )
-
-
-def _stops(body: dict[str, Any]) -> list[str]:
-    stop = body.get("stop")
-    if isinstance(stop, str):
-        return [stop]
-    if isinstance(stop, list):
-        return [x for x in stop if isinstance(x, str)]
-    return []
-
-
-def _gone(request: web.Request) -> bool:
-    transport = request.transport
-    return transport is None or transport.is_closing()
-
-
-async def _generate(
-    request: web.Request, engine: Engine, prompt: list[int], stop: list[str], sampling: Sampling,
-    max_tokens: int | None, shape: Any,
-) -> web.StreamResponse:  # fmt: skip
-    """Run one sequence on the batch engine; ``shape`` turns events into the response."""
-    assert engine.batch is not None
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Event] = asyncio.Queue()
-
-    def emit(event: Event) -> None:
-        loop.call_soon_threadsafe(queue.put_nowait, event)
-
-    try:
-        seq = engine.batch.submit(prompt, max_tokens, stop, sampling, emit)
-    except (ContextOverflow, ValueError, RuntimeError) as exc:
-        return _rejected(exc)
-    try:
-        return await shape(seq, queue)  # type: ignore[no-any-return]
-    finally:
-        engine.batch.cancel(seq)  # no-op when it finished; frees it when the client left
-
-
-def _completion_ids(prefix: str) -> tuple[str, int]:
-    return f"{prefix}cmpl-{uuid.uuid4()}", int(time.time())
-
-
-async def _collect(request: web.Request, seq: Sequence, queue: asyncio.Queue[Event]) -> tuple[str, str, Any]:
-    parts: list[str] = []
-    while True:
-        event = await queue.get()
-        if event[0] == "text":
-            parts.append(event[1])
-        elif event[0] == "done":
-            return "".join(parts), event[1], event[2]
-        else:
-            raise event[1]
-        if _gone(request):
-            raise ConnectionResetError("the client left")
-
-
-async def _sse(
-    request: web.Request, seq: Sequence, queue: asyncio.Queue[Event], chunk: Any, first: list[dict[str, Any]],
-    include_usage: bool, usage_chunk: Any,
-) -> web.StreamResponse:  # fmt: skip
-    """Stream events as SSE: ``chunk(text, finish_reason)`` shapes one chunk."""
-    event = await queue.get()
-    if event[0] == "error":  # failed before any token: still time for a proper HTTP status
-        return _rejected(event[1])
-    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-    await resp.prepare(request)
-    for item in first:
-        await resp.write(b"data: " + orjson.dumps(item) + b"\n\n")
-    while True:
-        if event[0] == "text":
-            await resp.write(b"data: " + orjson.dumps(chunk(event[1], None)) + b"\n\n")
-        elif event[0] == "done":
-            await resp.write(b"data: " + orjson.dumps(chunk("", event[1])) + b"\n\n")
-            if include_usage:
-                await resp.write(b"data: " + orjson.dumps(usage_chunk(event[2])) + b"\n\n")
-            break
-        else:
-            err = {"error": {"message": f"engine error: {event[1]}", "type": "engine_error"}}
-            await resp.write(b"data: " + orjson.dumps(err) + b"\n\n")
-            break
-        event = await queue.get()
-    await resp.write(b"data: [DONE]\n\n")
-    return resp
-
-
-async def _batched_chat(
-    request: web.Request, engine: Engine, body: dict[str, Any], messages: list[Any]
-) -> web.StreamResponse:
-    try:
-        prompt, template_stop = await asyncio.to_thread(engine.render, messages)
-    except Exception as exc:
-        return _rejected(exc)
-    stop = _stops(body) + template_stop
-    sampling = _sampling(body, 0.2)  # create_chat_completion's default temperature
-    cid, created = _completion_ids("chat")
-    model = body.get("model") or engine.alias
-    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-
-    async def whole(seq: Sequence, queue: asyncio.Queue[Event]) -> web.StreamResponse:
-        try:
-            text, reason, usage = await _collect(request, seq, queue)
-        except ConnectionResetError:
-            return web.Response(status=499)
-        except Exception as exc:
-            return _rejected(exc)
-        result = {
-            "id": cid, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "logprobs": None, "finish_reason": reason}],
-            "usage": usage,
-        }  # fmt: skip
-        return web.json_response(result, dumps=lambda o: orjson.dumps(o).decode())
-
-    def chunk(text: str, reason: str | None) -> dict[str, Any]:
-        delta = {"content": text} if reason is None else {}
-        return {"id": cid, "model": engine.alias, "created": created, "object": "chat.completion.chunk",
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]}  # fmt: skip
-
-    def usage_chunk(usage: dict[str, Any]) -> dict[str, Any]:
-        return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": engine.alias,
-                "choices": [], "usage": usage}  # fmt: skip
-
-    async def streamed(seq: Sequence, queue: asyncio.Queue[Event]) -> web.StreamResponse:
-        role = {"id": cid, "model": engine.alias, "created": created, "object": "chat.completion.chunk",
-                "choices": [{"index": 0, "delta": {"role": "assistant"}, "logprobs": None, "finish_reason": None}]}  # fmt: skip
-        return await _sse(request, seq, queue, chunk, [role], include_usage, usage_chunk)
-
-    return await _generate(
-        request, engine, prompt, stop, sampling, _max_tokens(body), streamed if body.get("stream") else whole
-    )
-
-
-async def _batched_completion(
-    request: web.Request, engine: Engine, body: dict[str, Any], prompt_text: str
-) -> web.StreamResponse:
-    try:
-        prompt = await asyncio.to_thread(engine.completion_prompt, prompt_text)
-    except Exception as exc:
-        return _rejected(exc)
-    sampling = _sampling(body, 0.8)  # create_completion's default temperature
-    cid, created = _completion_ids("")
-    model = body.get("model") or engine.alias
-    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-
-    async def whole(seq: Sequence, queue: asyncio.Queue[Event]) -> web.StreamResponse:
-        try:
-            text, reason, usage = await _collect(request, seq, queue)
-        except ConnectionResetError:
-            return web.Response(status=499)
-        except Exception as exc:
-            return _rejected(exc)
-        result = {
-            "id": cid, "object": "text_completion", "created": created, "model": model,
-            "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": reason}],
-            "usage": usage,
-        }  # fmt: skip
-        return web.json_response(result, dumps=lambda o: orjson.dumps(o).decode())
-
-    def chunk(text: str, reason: str | None) -> dict[str, Any]:
-        return {"id": cid, "object": "text_completion", "created": created, "model": engine.alias,
-                "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": reason}]}  # fmt: skip
-
-    def usage_chunk(usage: dict[str, Any]) -> dict[str, Any]:
-        return {"id": cid, "object": "text_completion", "created": created, "model": engine.alias,
-                "choices": [], "usage": usage}  # fmt: skip
-
-    async def streamed(seq: Sequence, queue: asyncio.Queue[Event]) -> web.StreamResponse:
-        return await _sse(request, seq, queue, chunk, [], include_usage, usage_chunk)
-
-    return await _generate(
-        request, engine, prompt, _stops(body), sampling, _max_tokens(body) or 16,
-        streamed if body.get("stream") else whole,
-    )  # fmt: skip
-
-
 async def chat(request: web.Request) -> web.StreamResponse:
     engine: Engine = request.app["engine"]
     body = await _json(request)
@@ -490,10 +251,10 @@ async def chat(request: web.Request) -> web.StreamResponse:
         return body
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        return _error(400, "messages must be a non-empty list", "messages")
+        return error(400, "messages must be a non-empty list", "messages")
     messages = [_template_safe(m) for m in messages]
-    if _batchable_chat(engine, body):
-        return await _batched_chat(request, engine, body, messages)
+    if batchable_chat(engine, body):
+        return await batched_chat(request, engine, body, messages)
     kw = _chat_kwargs(body)
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if not body.get("stream"):
@@ -502,7 +263,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
                 _locked, engine, lambda: engine.llm.create_chat_completion(messages, **kw)
             )
         except Exception as exc:
-            return _rejected(exc)
+            return rejected(exc)
         result["model"] = body.get("model") or engine.alias
         return web.json_response(result, dumps=lambda o: orjson.dumps(o).decode())
 
@@ -524,13 +285,13 @@ async def completions(request: web.Request) -> web.StreamResponse:
     if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
         prompt = prompt[0]
     if not isinstance(prompt, str):
-        return _error(400, "prompt must be a string", "prompt")
-    if _batchable_completion(engine, body):
-        return await _batched_completion(request, engine, body, prompt)
+        return error(400, "prompt must be a string", "prompt")
+    if batchable_completion(engine, body):
+        return await batched_completion(request, engine, body, prompt)
     kw: dict[str, Any] = {
         k: body[k] for k in ("temperature", "top_p", "stop", "seed", "echo", "logprobs") if k in body
     }
-    kw["max_tokens"] = _max_tokens(body) or 16
+    kw["max_tokens"] = max_tokens(body) or 16
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if not body.get("stream"):
         result = await asyncio.to_thread(_locked, engine, lambda: engine.llm.create_completion(prompt, **kw))
@@ -548,13 +309,13 @@ async def completions(request: web.Request) -> web.StreamResponse:
 async def embeddings(request: web.Request) -> web.Response:
     engine: Engine = request.app["engine"]
     if not engine.embeddings_enabled:
-        return _error(400, "this engine was started without embeddings", "model")
+        return error(400, "this engine was started without embeddings", "model")
     body = await _json(request)
     if isinstance(body, web.Response):
         return body
     inp = body.get("input")
     if not (isinstance(inp, str) or (isinstance(inp, list) and all(isinstance(x, str) for x in inp))):
-        return _error(400, "input must be a string or a list of strings", "input")
+        return error(400, "input must be a string or a list of strings", "input")
     result = await asyncio.to_thread(
         _locked, engine, lambda: engine.embedder().create_embedding(inp, model=engine.alias)
     )
@@ -588,11 +349,11 @@ async def count_tokens(request: web.Request) -> web.Response:
         return body
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        return _error(400, "messages must be a non-empty list", "messages")
+        return error(400, "messages must be a non-empty list", "messages")
     try:
         n = await asyncio.to_thread(_count, engine, [_template_safe(m) for m in messages], body.get("tools"))
     except Exception as exc:
-        return _rejected(exc)
+        return rejected(exc)
     return web.json_response({"input_tokens": n})
 
 
@@ -610,9 +371,9 @@ async def _json(request: web.Request) -> dict[str, Any] | web.Response:
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError:
-        return _error(400, "body is not valid JSON")
+        return error(400, "body is not valid JSON")
     if not isinstance(body, dict):
-        return _error(400, "body must be a JSON object")
+        return error(400, "body must be a JSON object")
     return body
 
 

@@ -35,6 +35,10 @@ class Decision:
     restorer: Restorer | None = None
     excluded: list[Exclusion] = field(default_factory=list)  # by policy or cut, with reasons
 
+    def restorer_for(self, dep: Deployment) -> Restorer | None:
+        """The placeholder restorer for a reply from ``dep``, if it was sent the redacted body."""
+        return self.restorer if self.restorer is not None and id(dep) in self.redacted_for else None
+
 
 class Decider:
     def __init__(self, cfg: GatewayConfig, engine: PolicyEngine, scanner: PiiScanner | None) -> None:

@@ -23,6 +23,7 @@ from aiohttp import web
 from lockgate.errors import UpstreamError
 from lockgate.protocols.base import ReplyIds, StreamTranslator, Turn, WireProtocol, read_failure
 from lockgate.providers.base import UpstreamResponse
+from lockgate.server.hashing import SSE_HEADERS, collecting_hasher
 from lockgate.server.relay import ChunkHook
 
 if TYPE_CHECKING:
@@ -281,26 +282,26 @@ class EdgeRelays:
             )
             if events is not None:
                 rec.error_type = "context_length_exceeded"
-                sse_headers = {**headers, "Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+                sse_headers = {**headers, **SSE_HEADERS}
                 return web.Response(status=200, body=events, headers=sse_headers)
             err = protocol.upstream_error(turn, failure)
             status, body = protocol.error_body(err, rec.request_id)
             return web.Response(status=status, body=body, content_type="application/json", headers=headers)
         parsed = parse_upstream(dep, rec, data)
         if edge.native:
-            usage = protocol.native_usage(parsed)
+            native = protocol.native_usage(parsed)
+            usage = native.as_chat() if native is not None else None
             out = data
         else:
-            if decision.restorer is not None and id(dep) in decision.redacted_for:
-                parsed = decision.restorer.restore_response(parsed)
+            restorer = decision.restorer_for(dep)
+            if restorer is not None:
+                parsed = restorer.restore_response(parsed)
             chat_usage = parsed.get("usage")
-            usage = None
+            usage = chat_usage if isinstance(chat_usage, dict) else None
             reply = protocol.reply(turn, parsed, edge.ids)
             self.sessions.keep(edge, reply)
             out = orjson.dumps(reply)
-            self._account(rec, dep, chat_usage if isinstance(chat_usage, dict) else None)
-        if usage is not None:
-            self._account(rec, dep, usage.as_chat())
+        self._account(rec, dep, usage)
         rec.response_sha256 = hashlib.sha256(out).hexdigest()
         if self.log_content:
             rec.response_body = out
@@ -316,8 +317,6 @@ class EdgeRelays:
         headers: dict[str, str],
         ack: Ack,
     ) -> web.StreamResponse:
-        from lockgate.server.proxy import collecting_hasher
-
         dep = outcome.deployment
         protocol = edge.protocol
         translator = (
@@ -325,14 +324,11 @@ class EdgeRelays:
             if edge.native
             else protocol.stream(edge.turn, edge.ids)
         )
-        hook = None
-        if decision.restorer is not None and id(dep) in decision.redacted_for:
-            hook = decision.restorer.stream_hook()
+        restorer = decision.restorer_for(dep)
+        hook = restorer.stream_hook() if restorer is not None else None
         hasher = collecting_hasher(self.log_content)
         relay = EventRelay(translator, hook, hasher, edge.native)
-        resp = web.StreamResponse(
-            status=200, headers={**headers, "Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
+        resp = web.StreamResponse(status=200, headers={**headers, **SSE_HEADERS})
 
         def settle() -> None:  # the record as the stream ends (before its final event)
             rec.status = 200 if translator.completed else (499 if relay.client_gone else 502)

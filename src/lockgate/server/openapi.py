@@ -111,9 +111,8 @@ def _openai_schemas(model: Json) -> Json:
 # -- Anthropic Messages (protocols.anthropic) ------------------------------------------------
 
 
-def _anthropic_schemas(model: Json) -> Json:
-    text_blocks = {"type": "array", "items": {"$ref": "#/components/schemas/AnthropicTextBlockLoose"}}
-    text_of = {"anyOf": [_S, text_blocks]}
+def _anthropic_message(text_of: Json, text_blocks: Json) -> tuple[Json, Json]:
+    """One entry of ``messages`` as the adapter validates it, and what makes a message servable."""
     block = {
         "type": "object",
         "required": ["type"],
@@ -162,6 +161,13 @@ def _anthropic_schemas(model: Json) -> Json:
                       {"properties": {"type": {"const": "text"}, "text": {"minLength": 1}},
                        "required": ["type", "text"]}]}}),
     ]}  # fmt: skip
+    return message, servable
+
+
+def _anthropic_schemas(model: Json) -> Json:
+    text_blocks = {"type": "array", "items": {"$ref": "#/components/schemas/AnthropicTextBlockLoose"}}
+    text_of = {"anyOf": [_S, text_blocks]}
+    message, servable = _anthropic_message(text_of, text_blocks)
     tool = {
         "type": "object",
         "required": ["name"],

@@ -28,6 +28,7 @@ from lockgate.server.ack import Ack
 from lockgate.server.decision import Decision
 from lockgate.server.edge import Edge, EdgeRelays, parse_upstream, read_upstream
 from lockgate.server.endpoints import Endpoint
+from lockgate.server.hashing import SSE_HEADERS, collecting_hasher
 from lockgate.server.relay import SSERelay
 from lockgate.server.sessions import Sessions
 
@@ -88,28 +89,6 @@ async def read_json_raw(request: web.Request) -> tuple[dict[str, Any], bytes]:
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
     return body, raw
-
-
-class _Collecting:
-    """A sha256 hasher that also keeps what it saw (content logging of streamed replies)."""
-
-    def __init__(self) -> None:
-        self._hash = hashlib.sha256()
-        self._parts: list[bytes] = []
-
-    def update(self, data: bytes) -> None:
-        self._hash.update(data)
-        self._parts.append(bytes(data))
-
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
-
-    def content(self) -> bytes:
-        return b"".join(self._parts)
-
-
-def collecting_hasher(log_content: bool) -> Any:
-    return _Collecting() if log_content else hashlib.sha256()
 
 
 class Proxy(EdgeRelays):
@@ -352,8 +331,9 @@ class Proxy(EdgeRelays):
                 headers=headers,
             )
         parsed = parse_upstream(dep, rec, data)
-        if decision.restorer is not None and id(dep) in decision.redacted_for:
-            parsed = decision.restorer.restore_response(parsed)
+        restorer = decision.restorer_for(dep)
+        if restorer is not None:
+            parsed = restorer.restore_response(parsed)
             data = orjson.dumps(parsed)
         usage = parsed.get("usage")
         self._account(rec, dep, usage if isinstance(usage, dict) else None)
@@ -378,14 +358,11 @@ class Proxy(EdgeRelays):
     ) -> web.StreamResponse:
         dep = outcome.deployment
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        hook = None
-        if decision.restorer is not None and id(dep) in decision.redacted_for:
-            hook = decision.restorer.stream_hook()
+        restorer = decision.restorer_for(dep)
+        hook = restorer.stream_hook() if restorer is not None else None
         hasher: Any = collecting_hasher(self.log_content)
         relay = SSERelay(include_usage, hook, hasher)
-        resp = web.StreamResponse(
-            status=200, headers={**headers, "Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        )
+        resp = web.StreamResponse(status=200, headers={**headers, **SSE_HEADERS})
 
         def settle() -> None:  # the record as the stream ends (before its final event)
             result = relay.result

@@ -105,76 +105,81 @@ class SSERelay:
         await ack()
         await resp.write(data)
 
-    async def run(
-        self, request: web.Request, resp: web.StreamResponse, upstream: UpstreamResponse, ack: Ack
+    def _sort(self, events: list[bytes], held: bytearray) -> bytearray:
+        """Rewrite whole events: what may go out now is returned; from the usage chunk on,
+        output joins ``held``, to go out after the record is handed over."""
+        out = bytearray()
+        for ev in events:
+            if ev:
+                rewritten = self._rewrite(ev)
+                if rewritten is not None:
+                    if held or self._last or self.result.completed:
+                        held += rewritten
+                    else:
+                        out += rewritten
+        return out
+
+    async def _pump(
+        self, resp: web.StreamResponse, upstream: UpstreamResponse, ack: Ack, held: bytearray
     ) -> None:
         t0 = ack.t0
         buf = b""
-        # from the usage chunk on, output is held until [DONE] (or the end), then sent after ack
-        held = bytearray()
-        try:
-            async for piece in upstream.iter_chunks():
-                if not buf and not held and self._passthrough(piece):
-                    # fast path: whole events that need no rewrite are forwarded as they are
-                    if self.result.ttft_ms is None:
-                        self.result.ttft_ms = (time.perf_counter() - t0) * 1000.0
-                    self.hasher.update(piece)
-                    await resp.write(piece)
-                    continue
-                buf += piece
-                if b"\n\n" not in buf and b"\r\n\r\n" not in buf:
-                    continue
-                if b"\r\n" in buf:
-                    buf = buf.replace(b"\r\n", b"\n")
-                *events, buf = buf.split(b"\n\n")
-                out = bytearray()
-                for ev in events:
-                    if ev:
-                        rewritten = self._rewrite(ev)
-                        if rewritten is not None:
-                            if held or self._last or self.result.completed:
-                                held += rewritten
-                            else:
-                                out += rewritten
-                if out:
-                    if self.result.ttft_ms is None:
-                        self.result.ttft_ms = (time.perf_counter() - t0) * 1000.0
-                    self.hasher.update(out)
-                    await resp.write(bytes(out))
-                if held and self.result.completed:
-                    await self._final(resp, bytes(held), ack)
-                    held.clear()
-            if buf.strip():
-                tail = self._rewrite(buf.strip())
-                if tail is not None:
-                    held += tail
-            if not self.result.completed:
-                self.result.error = "upstream ended the stream without [DONE]"
-                if held:
-                    self.hasher.update(held)
-                held += _error_event(
-                    "The upstream ended the stream early; the answer is incomplete.", "stream_incomplete"
-                )
-                held += DONE + b"\n\n"
-                await self._final(resp, bytes(held), ack, hashed=False)
-            elif held:
+        async for piece in upstream.iter_chunks():
+            if not buf and not held and self._passthrough(piece):
+                # fast path: whole events that need no rewrite are forwarded as they are
+                if self.result.ttft_ms is None:
+                    self.result.ttft_ms = (time.perf_counter() - t0) * 1000.0
+                self.hasher.update(piece)
+                await resp.write(piece)
+                continue
+            buf += piece
+            if b"\n\n" not in buf and b"\r\n\r\n" not in buf:
+                continue
+            if b"\r\n" in buf:
+                buf = buf.replace(b"\r\n", b"\n")
+            *events, buf = buf.split(b"\n\n")
+            out = self._sort(events, held)
+            if out:
+                if self.result.ttft_ms is None:
+                    self.result.ttft_ms = (time.perf_counter() - t0) * 1000.0
+                self.hasher.update(out)
+                await resp.write(bytes(out))
+            if held and self.result.completed:
                 await self._final(resp, bytes(held), ack)
+                held.clear()
+        if buf.strip():
+            tail = self._rewrite(buf.strip())
+            if tail is not None:
+                held += tail
+        if not self.result.completed:
+            self.result.error = "upstream ended the stream without [DONE]"
+            if held:
+                self.hasher.update(held)
+            held += _error_event(
+                "The upstream ended the stream early; the answer is incomplete.", "stream_incomplete"
+            )
+            held += DONE + b"\n\n"
+            await self._final(resp, bytes(held), ack, hashed=False)
+        elif held:
+            await self._final(resp, bytes(held), ack)
+
+    async def run(
+        self, request: web.Request, resp: web.StreamResponse, upstream: UpstreamResponse, ack: Ack
+    ) -> None:
+        held = bytearray()  # the stream's closing part, sent after the record is handed over
+        try:
+            await self._pump(resp, upstream, ack, held)
         except (ConnectionResetError, aiohttp.ClientConnectionResetError):
             self.result.client_gone = True
             upstream.close()
             return
         except (TimeoutError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
             self.result.error = f"upstream failed mid-stream: {type(exc).__name__}"
+            message = "The upstream failed mid-stream; the answer is incomplete. Retry the request."
             try:
                 await self._final(
                     resp,
-                    bytes(held)
-                    + _error_event(
-                        "The upstream failed mid-stream; the answer is incomplete. Retry the request.",
-                        "stream_interrupted",
-                    )
-                    + DONE
-                    + b"\n\n",
+                    bytes(held) + _error_event(message, "stream_interrupted") + DONE + b"\n\n",
                     ack,
                     hashed=False,
                 )
