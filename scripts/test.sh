@@ -11,6 +11,7 @@ bash scripts/install.sh --test
 need=()
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 if (( ${#need[@]} )); then
     echo "test: installing Debian packages: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -69,3 +69,22 @@ def ensure_litellm(work: Path) -> Path:
 def ensure_pyspy(work: Path) -> Path:
     """Path of ``py-spy`` in ``bench/.work/tools-venv``."""
     return _venv(work / "tools-venv", PYSPY_SPEC, "py-spy") / "py-spy"
+
+
+# llama-cpp-python's ``[server]`` extra, without reinstalling (and recompiling) llama-cpp-python
+LLAMA_SERVER_DEPS = ("uvicorn>=0.22.0", "fastapi>=0.100.0", "pydantic-settings>=2.0.1", "sse-starlette>=1.6.1",
+                     "starlette-context>=0.3.6,<0.4")  # fmt: skip
+
+
+def ensure_llama_cpp_server() -> None:
+    """Install what ``python -m llama_cpp.server`` imports into the running interpreter's
+    environment (lockgate's venv): the peer a user would otherwise pick for the engine."""
+    from importlib.util import find_spec
+
+    if all(find_spec(m) is not None for m in ("fastapi", "uvicorn", "sse_starlette", "starlette_context")):
+        return
+    print("installing llama-cpp-python's server dependencies (fastapi, uvicorn, …) …", flush=True)
+    _run(
+        [sys.executable, "-m", "pip", "install", "-q", *LLAMA_SERVER_DEPS],
+        "pip install llama_cpp.server deps",
+    )

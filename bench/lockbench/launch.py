@@ -62,7 +62,8 @@ def start_lockgate(
     config = home / "lockgate.yaml"
     data = lockgate_config(features, port, home / "data", routes)
     config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    argv = [str(lockgate_binary()), "serve", "-c", str(config), "--host", "127.0.0.1", "--port", str(port)]
+    argv = [str(lockgate_binary()), "serve", "-c", str(config), "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(features.workers)]  # fmt: skip
     service = start(f"lockgate-{label}", argv, port, work / "logs", secret_env(key))
     model, sse_model = _aliases(routes)
     endpoint = Endpoint(f"lockgate[{label}]", f"http://127.0.0.1:{port}", key, model, sse_model)

@@ -99,6 +99,7 @@ class Features:
     pii: bool
     audit: bool
     prompts: tuple[str, ...] = ("short",)
+    workers: int = 1  # lockgate serve --workers
 
 
 # Auth is always on (one API key required, like every peer).  "auth" is the line compared with
@@ -106,6 +107,7 @@ class Features:
 HEADLINE = "auth"
 TARGET_LINE = "auth+policy+audit"
 FULL_LINE = "all"  # every feature on: the tail-latency targets (issue 17) are checked on it
+WORKERS_LINE = "all, 2 workers"  # the same with serve --workers 2 (issue 16): its ratio to FULL_LINE
 FEATURE_LINES: tuple[Features, ...] = (
     Features(HEADLINE, policy=False, pii=False, audit=False, prompts=("short", "2kb")),
     Features("auth+policy", policy=True, pii=False, audit=False),
@@ -113,6 +115,7 @@ FEATURE_LINES: tuple[Features, ...] = (
     Features("auth+audit", policy=False, pii=False, audit=True),
     Features(TARGET_LINE, policy=True, pii=False, audit=True),
     Features(FULL_LINE, policy=True, pii=True, audit=True, prompts=("2kb",)),
+    Features(WORKERS_LINE, policy=True, pii=True, audit=True, prompts=("2kb",), workers=2),
 )
 
 

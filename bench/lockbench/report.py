@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lockbench.engine import EngineLine
+from lockbench.engine import EngineRun
 from lockbench.peers import ADAPTER_PROTOCOLS
 from lockbench.suite import Line, Settings
 from lockbench.targets import AdapterCost, Target, adapter_costs, ratios, targets
@@ -27,7 +27,7 @@ class Report:
     machine: dict[str, Any]
     versions: dict[str, str]
     lines: list[Line]
-    engine: list[EngineLine] | None
+    engine: EngineRun | None
     elapsed_s: float
     artefacts: list[str]
 
@@ -43,7 +43,7 @@ class Report:
             "versions": self.versions,
             "settings": vars(self.settings),
             "lines": [line.to_json() for line in self.lines],
-            "engine": None if self.engine is None else [e.to_json() for e in self.engine],
+            "engine": None if self.engine is None else self.engine.to_json(),
             "ratios": ratios(self.lines),
             "adapters": [c.to_json() for c in adapter_costs(self.lines, ADAPTER_PROTOCOLS)],
             "targets": [t.to_json() for t in self.targets()],
@@ -112,11 +112,12 @@ def main_table(report: Report) -> Table:
     return table
 
 
-def engine_table(engine: list[EngineLine]) -> Table:
+def engine_table(run: EngineRun) -> Table:
     table = Table(title="engine path: bundled model on llama.cpp, raw decode to through lockgate")
     for name in (
         "via",
         "concurrency",
+        "prompts",
         "streams",
         "errors",
         "tokens/s",
@@ -125,10 +126,11 @@ def engine_table(engine: list[EngineLine]) -> Table:
         "RSS MB",
     ):
         table.add_column(name, justify="left" if name == "via" else "right")
-    for e in engine:
+    for e in run.lines:
         table.add_row(
             e.via,
             str(e.concurrency),
+            e.prompts,
             str(e.result.streams),
             str(e.result.errors),
             _f(e.tokens_per_s, 1),
@@ -136,7 +138,16 @@ def engine_table(engine: list[EngineLine]) -> Table:
             _f(e.result.ttfc_p95_ms, 1),
             _f(e.rss_kb / 1024, 0) if e.rss_kb else "",
         )
-    table.caption = "raw: llama_decode with B sequences per call (concurrency = B), no sampling, no HTTP"
+    follow = "; ".join(
+        f"{f.via}: first turn {f.first_ms:.0f} ms, follow-up {f.follow_ms:.0f} ms ({f.ratio:.2f}×)"
+        for f in run.follow_ups
+    )
+    budget = f"engine RSS bound (weights + KV + 150 MB): {run.memory_budget_kb / 1024:.0f} MB"
+    table.caption = (
+        "raw: llama_decode with B sequences per call (concurrency = B), no sampling, no HTTP; raw prefill: "
+        "8 × 64 prompt tokens in one call (TTFT column: the floor that sets)\n"
+        f"TTFT of a 1,500-token conversation's follow-up turn: {follow or 'not measured'}\n{budget}"
+    )
     return table
 
 

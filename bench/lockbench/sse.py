@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -78,11 +79,13 @@ async def _one(session: aiohttp.ClientSession, target: HttpTarget, text_only: bo
     return None
 
 
-async def _run(target: HttpTarget, streams: int, concurrency: int, text_only: bool) -> StreamResult:
+async def _run(
+    targets: Sequence[HttpTarget], streams: int, concurrency: int, text_only: bool
+) -> StreamResult:
     gate = asyncio.Semaphore(concurrency)
     timeout = aiohttp.ClientTimeout(total=300)
 
-    async def guarded(session: aiohttp.ClientSession) -> _Stream | None:
+    async def guarded(session: aiohttp.ClientSession, target: HttpTarget) -> _Stream | None:
         async with gate:
             try:
                 return await _one(session, target, text_only)
@@ -92,7 +95,7 @@ async def _run(target: HttpTarget, streams: int, concurrency: int, text_only: bo
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         started = time.perf_counter()
-        done = await asyncio.gather(*(guarded(session) for _ in range(streams)))
+        done = await asyncio.gather(*(guarded(session, targets[i % len(targets)]) for i in range(streams)))
         wall = time.perf_counter() - started
     good = [d for d in done if d is not None]
     ttfc = [d.ttfc_s * 1000.0 for d in good] or [0.0]
@@ -116,7 +119,36 @@ def _p95(values: list[float]) -> float:
 
 
 def measure_streams(
-    target: HttpTarget, streams: int, concurrency: int, text_only: bool = False
+    target: HttpTarget | Sequence[HttpTarget], streams: int, concurrency: int, text_only: bool = False
 ) -> StreamResult:
-    """Open ``streams`` streams, ``concurrency`` at a time, and summarise them."""
-    return asyncio.run(_run(target, streams, concurrency, text_only))
+    """Open ``streams`` streams, ``concurrency`` at a time, and summarise them.  With several
+    targets, stream ``i`` sends ``targets[i % len(targets)]`` (distinct prompts)."""
+    targets = [target] if isinstance(target, HttpTarget) else list(target)
+    return asyncio.run(_run(targets, streams, concurrency, text_only))
+
+
+async def first_token_ms(target: HttpTarget) -> tuple[float, str]:
+    """One stream: milliseconds to its first text chunk, and the whole text it streamed."""
+    started = time.perf_counter()
+    first: float | None = None
+    parts: list[str] = []
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.post(target.url, data=target.body, headers=target.headers) as resp,
+    ):
+        if resp.status != 200:
+            raise RuntimeError(f"{target.url}: HTTP {resp.status}: {(await resp.read())[:300]!r}")
+        async for raw in resp.content:
+            line = raw.strip()
+            if not line.startswith(b"data:") or line[5:].strip() == DONE:
+                continue
+            event = orjson.loads(line[5:].strip())
+            for choice in event.get("choices") or []:
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    first = first if first is not None else time.perf_counter()
+                    parts.append(text)
+    if first is None:
+        raise RuntimeError(f"{target.url}: the stream carried no text")
+    return (first - started) * 1000.0, "".join(parts)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lockbench.engine import EngineLine
-from lockbench.peers import FULL_LINE, HEADLINE, TARGET_LINE
+from lockbench.engine import EngineLine, EngineRun
+from lockbench.peers import FULL_LINE, HEADLINE, TARGET_LINE, WORKERS_LINE
 from lockbench.suite import Line
 
 _OPS: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge, "<": operator.lt}
@@ -132,32 +132,47 @@ def _memory_targets(lines: list[Line]) -> list[Target]:
     ]
 
 
-def _engine_targets(engine: list[EngineLine]) -> list[Target]:
+def _engine_targets(run: EngineRun | None) -> list[Target]:
+    if run is None:
+        return []
+    engine = run.lines
     found = []
-    for level in sorted({e.concurrency for e in engine}):
-        direct = next((e for e in engine if e.concurrency == level and e.via == "direct"), None)
-        via = next((e for e in engine if e.concurrency == level and e.via == "lockgate"), None)
+
+    def line(via: str, level: int, prompts: str = "same") -> EngineLine | None:
+        return next((e for e in engine if (e.via, e.concurrency, e.prompts) == (via, level, prompts)), None)
+
+    for level, prompts in ((1, "same"), (8, "same"), (8, "distinct")):
+        direct, via = line("direct", level, prompts), line("lockgate", level, prompts)
         if direct is None or via is None:
             continue
         tps = _div(via.tokens_per_s, direct.tokens_per_s)
         ttft = via.result.ttfc_p50_ms - direct.result.ttfc_p50_ms
-        found.append(Target(f"engine c={level}: tokens/s lockgate ÷ direct", tps, ">=", 0.97))
-        found.append(Target(f"engine c={level}: time to first token added", ttft, "<=", 5, "ms"))
+        what = f"engine c={level}" + (", distinct prompts" if prompts == "distinct" else "")
+        found.append(Target(f"{what}: tokens/s lockgate ÷ direct", tps, ">=", 0.97))
+        found.append(Target(f"{what}: time to first token added", ttft, "<=", 5, "ms"))
     raw = {e.concurrency: e.tokens_per_s for e in engine if e.via == "raw"}
-    one = next((e for e in engine if e.concurrency == 1 and e.via == "lockgate"), None)
-    eight = next((e for e in engine if e.concurrency == 8 and e.via == "lockgate"), None)
+    one, eight, distinct = line("lockgate", 1), line("lockgate", 8), line("lockgate", 8, "distinct")
     if one is not None and 1 in raw:
         found.append(Target("engine: one stream through lockgate ÷ raw decode B=1", _div(one.tokens_per_s, raw[1]),
                             ">=", 0.9))  # fmt: skip
-    if eight is not None:
-        if 8 in raw:
-            found.append(Target("engine: 8 streams through lockgate ÷ raw decode B=8",
-                                _div(eight.tokens_per_s, raw[8]), ">=", 0.85))  # fmt: skip
-        found.append(Target("engine: TTFT p95 at 8 streams", eight.result.ttfc_p95_ms, "<=", 500, "ms"))
+    if eight is not None and 8 in raw:
+        found.append(Target("engine: 8 streams through lockgate ÷ raw decode B=8",
+                            _div(eight.tokens_per_s, raw[8]), ">=", 0.85))  # fmt: skip
+    if distinct is not None:
+        found.append(Target("engine: TTFT p95 at 8 streams, distinct 64-token prompts",
+                            distinct.result.ttfc_p95_ms, "<=", 500, "ms"))  # fmt: skip
+    for f in run.follow_ups:
+        found.append(
+            Target(f"engine: follow-up turn TTFT ÷ first turn ({f.via}, 1,500 tokens)", f.ratio, "<=", 0.25)
+        )
+    directs = [e.rss_kb for e in engine if e.via == "direct" and e.concurrency == 8 and e.rss_kb]
+    if directs and run.memory_budget_kb:
+        found.append(Target("engine RSS with 8 streams ÷ (weights + KV + 150 MB)",
+                            max(directs) / run.memory_budget_kb, "<=", 1.0))  # fmt: skip
     return found
 
 
-def targets(lines: list[Line], engine: list[EngineLine] | None) -> list[Target]:
+def targets(lines: list[Line], engine: EngineRun | None) -> list[Target]:
     table = ratios(lines)
     target = table.get(f"{lockgate_label(TARGET_LINE)} short", {})
     head = table.get(f"{lockgate_label(HEADLINE)} short", {})
@@ -169,7 +184,7 @@ def targets(lines: list[Line], engine: list[EngineLine] | None) -> list[Target]:
         Target("c=1 added p50 over direct (auth)", head.get("c1_added_p50_ms"), "<=", 0.4, "ms"),
         Target("c=1 added p99 over direct (auth)", head.get("c1_added_p99_ms"), "<=", 2.0, "ms"),
     ]
-    return found + _tail_targets(lines, table) + _memory_targets(lines) + _engine_targets(engine or [])
+    return found + _tail_targets(lines, table) + _memory_targets(lines) + _engine_targets(engine)
 
 
 def _tail_targets(lines: list[Line], table: dict[str, dict[str, float | None]]) -> list[Target]:
@@ -183,4 +198,12 @@ def _tail_targets(lines: list[Line], table: dict[str, dict[str, float | None]]) 
         Target(f"c=32 req/s, {FULL_LINE}, ÷ aiohttp pass-through", full_ratios.get("c32_rps_vs_aiohttp"),
                ">=", 0.75, "×"),
         Target("gen-2 collections in a c=32 run, worst lockgate line", max(gen2) if gen2 else None, "<=", 0),
+        Target(f"c=32 req/s, {WORKERS_LINE} ÷ {FULL_LINE} (one worker)", workers_ratio(lines), ">=", 1.5, "×"),
     ]  # fmt: skip
+
+
+def workers_ratio(lines: list[Line]) -> float | None:
+    """Issue 16: c=32 throughput of ``serve --workers 2`` over one worker, every feature on, same run."""
+    one = next((x for x in lines if x.label == lockgate_label(FULL_LINE)), None)
+    two = next((x for x in lines if x.label == lockgate_label(WORKERS_LINE)), None)
+    return None if one is None or two is None else _div(two.c32.rps, one.c32.rps)

@@ -20,7 +20,28 @@ if TYPE_CHECKING:
     from lockgate.records import RequestRecord
     from lockgate.routing.deployment import Deployment
 
+# How /metrics combines a gauge over the workers of ``lockgate serve --workers N``
+# (``server.fleetmetrics``), in prometheus-client's multiprocess_mode terms: a gauge not listed
+# here is summed ("livesum": in-flight requests, queue depths, memory); counters and histograms
+# always add up, and a ``*_created`` timestamp takes the earliest.
+GAUGE_MERGE: dict[str, str] = {
+    "lockgate_circuit_open": "max",  # each worker keeps its own breakers: open in any worker
+    "process_start_time_seconds": "min",
+    "process_max_fds": "max",
+    "python_info": "max",
+}
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+CAPACITY_GAUGES = (
+    ("tokens_per_second", "Generated tokens per second now (last 10 s), measured by the engines"),
+    ("batch_size", "Mean sequences per decode step now"),
+    ("peak_tokens_per_second", "Highest generation rate measured since the gateway started"),
+    ("queue_depth", "Requests waiting for a sequence slot or KV space"),
+    ("kv_cells_used", "KV cells held by running sequences"),
+    ("kv_cells_total", "KV cells of the engines"),
+)
+# the engines are shared by the workers of `serve --workers`: each reports the same figures
+GAUGE_MERGE.update({f"lockgate_capacity_{name}": "max" for name, _ in CAPACITY_GAUGES})
+GAUGE_MERGE["lockgate_capacity_declared_tokens_per_minute"] = "max"
 OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
 
 
@@ -127,6 +148,28 @@ class Metrics(Collector):
             breaker.add_metric([d.name], 0 if d.breaker.state.value == "closed" else 1)
         yield inflight
         yield breaker
+        yield from self._capacity()
+
+    def _capacity(self) -> Iterator[GaugeMetricFamily]:
+        """Each provider's measured capacity (absent while it has measured nothing) and declared one."""
+        providers = {d.provider_name: d.provider for d in self.deployments}
+        figures = {name: p.capacity() for name, p in providers.items()}
+        for field, doc in CAPACITY_GAUGES:
+            fam = GaugeMetricFamily(f"lockgate_capacity_{field}", doc, labels=["provider"])
+            for name, cap in figures.items():
+                value = getattr(cap, field)
+                if value is not None:
+                    fam.add_metric([name], float(value))
+            yield fam
+        declared = GaugeMetricFamily(
+            "lockgate_capacity_declared_tokens_per_minute",
+            "Capacity declared in the config",
+            labels=["provider"],
+        )
+        for name, p in providers.items():
+            if p.config.capacity is not None:
+                declared.add_metric([name], float(p.config.capacity.tokens_per_minute))
+        yield declared
 
 
 METRICS = Metrics()

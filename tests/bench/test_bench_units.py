@@ -17,7 +17,8 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from lockbench import upstream
-from lockbench.engine import EngineLine
+from lockbench.engine import EngineLine, EngineRun
+from lockbench.followup import FollowUp, conversation, question
 from lockbench.gcstats import parse_gen2, per_10k
 from lockbench.loadgen import HttpTarget, LoadResult, lua_script, parse_wrk
 from lockbench.peers import FEATURE_LINES, LONG_PROMPT, Endpoint, litellm_config, lockgate_config
@@ -155,7 +156,7 @@ def _line(label: str, c1: LoadResult, c32: LoadResult, memory: Memory | None = N
 
 
 def _stream(chunks_per_s: float, ttfc: float) -> StreamResult:
-    return StreamResult(4, 1, 0, 100, 1.0, chunks_per_s, ttfc, ttfc)
+    return StreamResult(4, 1, 0, 100, 1.0, chunks_per_s, ttfc, ttfc, ttfc)
 
 
 def test_ratios_and_targets_from_measured_lines() -> None:
@@ -180,10 +181,9 @@ def test_ratios_and_targets_from_measured_lines() -> None:
     assert "direct short" not in table
     assert table["lockgate[auth] short"]["c32_rps_vs_aiohttp"] == pytest.approx(0.75)
     assert table["lockgate[auth] short"]["c1_added_p50_ms"] == pytest.approx(0.2)
-    engine = [
-        EngineLine("direct", 1, _stream(100.0, 50.0)),
-        EngineLine("lockgate", 1, _stream(98.0, 53.0)),
-    ]
+    engine = EngineRun(
+        [EngineLine("direct", 1, _stream(100.0, 50.0)), EngineLine("lockgate", 1, _stream(98.0, 53.0))], []
+    )
     found = {t.name: t for t in targets(lines, engine)}
     assert found["c=32 req/s, auth+policy+audit, ÷ LiteLLM"].met is True
     assert found["c=32 req/s, auth+policy+audit, ÷ aiohttp pass-through"].met is False
@@ -297,11 +297,40 @@ async def sse_server() -> AsyncIterator[str]:
 
 async def test_stream_client_counts_chunks_and_failures(sse_server: str) -> None:
     endpoint = Endpoint("t", sse_server, "k", sse_path="/good")
-    got = await _run(endpoint.stream("hi"), 6, 3, False)
+    got = await _run([endpoint.stream("hi")], 6, 3, False)
     assert (got.streams, got.errors, got.chunks) == (6, 0, 24)
     assert got.ttfc_p50_ms > 0 and got.chunks_per_s > 0
-    text_only = await _run(endpoint.stream("hi"), 2, 1, True)
+    text_only = await _run([endpoint.stream("hi")], 2, 1, True)
     assert text_only.chunks == 6
     for path in ("/cut", "/denied"):
-        bad = await _run(Endpoint("t", sse_server, "k", sse_path=path).stream("hi"), 3, 2, False)
+        bad = await _run([Endpoint("t", sse_server, "k", sse_path=path).stream("hi")], 3, 2, False)
         assert (bad.streams, bad.errors, bad.chunks) == (0, 3, 0)
+
+
+def test_engine_targets_cover_distinct_prompts_follow_ups_and_the_memory_bound() -> None:
+    lines = [
+        EngineLine("raw", 8, _stream(100.0, 0.0)),
+        EngineLine("direct", 8, _stream(90.0, 900.0), rss_kb=700_000, prompts="distinct"),
+        EngineLine("lockgate", 8, _stream(88.0, 950.0), prompts="distinct"),
+        EngineLine("lockgate", 8, _stream(80.0, 100.0)),
+        EngineLine("direct", 8, _stream(82.0, 90.0), rss_kb=600_000),
+    ]
+    run = EngineRun(lines, [FollowUp("lockgate", 1000.0, 200.0), FollowUp("direct", 1000.0, 300.0)],
+                    model_kb=100_000, kv_kb=400_000)  # fmt: skip
+    found = {t.name: t for t in targets([], run)}
+    assert found["engine: TTFT p95 at 8 streams, distinct 64-token prompts"].met is False
+    assert found["engine c=8, distinct prompts: time to first token added"].value == pytest.approx(50.0)
+    assert found["engine: 8 streams through lockgate ÷ raw decode B=8"].value == pytest.approx(0.8)
+    assert found["engine: follow-up turn TTFT ÷ first turn (lockgate, 1,500 tokens)"].met is True
+    assert found["engine: follow-up turn TTFT ÷ first turn (direct, 1,500 tokens)"].met is False
+    bound = found["engine RSS with 8 streams ÷ (weights + KV + 150 MB)"]
+    assert bound.value == pytest.approx(700_000 / (500_000 + 150 * 1024))  # the larger 8-stream RSS
+    assert run.memory_budget_kb == 500_000 + 150 * 1024
+    assert EngineRun(lines, []).memory_budget_kb == 0  # nothing measured: no bound invented
+
+
+def test_follow_up_conversation_is_long_and_unique_per_nonce() -> None:
+    first, second = conversation(1), conversation(2)
+    assert first != second and first[0] != second[0]
+    assert sum(len(m["content"]) for m in first) > 4500  # about 1,450 tokens for SmolLM2
+    assert len({question(i) for i in range(8)}) == 8

@@ -59,7 +59,8 @@ def _mangled(rng: random.Random) -> str:
 
 
 def test_reference_covers_the_registry_in_order() -> None:
-    assert list(REFERENCE) == list(DETECTORS)
+    # every detector on by default (the optional NER backend is off and uses no candidate pass)
+    assert list(REFERENCE) == [n for n in DETECTORS if n in PiiConfig().active_detectors()]
 
 
 def test_same_as_reference_on_ordinary_corpus() -> None:

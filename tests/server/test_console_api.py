@@ -15,6 +15,7 @@ VIEW_ROUTES = [
     "/admin/overview", "/admin/requests", "/admin/audit/status", "/admin/routing",
     "/admin/explain?alias=gpt&team=legal", "/admin/cut-plan?target=CN", "/admin/drill", "/admin/usage",
     "/admin/budgets", "/admin/models", "/admin/models/bom", "/admin/events", "/admin/audit/export",
+    "/admin/capacity",
 ]  # fmt: skip
 
 
@@ -115,7 +116,11 @@ async def test_cut_preview_cut_and_drill(lab: ConsoleLab) -> None:
     cell = next(
         a for a in drill["aliases"] if a["alias"] == "deepseek-chat" and a["policy"] == "eu-sovereign"
     )
-    assert cell["capacity"] == "not reported"
+    assert cell["capacity"]["verdict"] == "unaffected"  # the policy excluded CN before the cut
+    cell = next(a for a in drill["aliases"] if a["alias"] == "deepseek-chat" and a["policy"] == "public-data")
+    assert cell["status"] == "insured" and cell["capacity"]["verdict"] == "unknown"  # never silently ok
+    assert "capacity.tokens_per_minute" in cell["capacity"]["survivors"][0]["capacity_note"]
+    assert (await lab.admin("GET", "/admin/drill?window=0m"))[0] == 400
     status, drill = await lab.admin("GET", "/admin/drill?cut=US&policy=eu-sovereign")
     assert (status == 200 and drill["policies"] == ["eu-sovereign"]) or "eu-sovereign" in drill["policies"]
     us_only = next(a for a in drill["aliases"] if a["alias"] == "us-only")
@@ -193,3 +198,16 @@ async def test_console_session_cookie_csrf_and_revocation(lab: ConsoleLab) -> No
             assert r.status == 200
         async with s.get(lab.base + "/admin/overview") as r:
             assert r.status == 401
+
+
+async def test_capacity_route_shape(lab: ConsoleLab) -> None:
+    status, data = await lab.admin("GET", "/admin/capacity")
+    assert status == 200 and data["unit"] == "generated tokens"
+    rows = {r["provider"]: r for r in data["data"]}
+    assert set(rows) == set(lab.gw.providers)
+    cn = rows["cn"]
+    assert cn["kind"] == "openai" and cn["declared_tokens_per_minute"] is None
+    assert cn["deployments"] == [{"alias": "deepseek-chat", "deployment": "cn/ok"}]
+    measured = cn["measured"]
+    assert measured["peak_tokens_per_minute"] is None and measured["tokens_per_second"] is None
+    assert "declare capacity.tokens_per_minute" in measured["reason"]

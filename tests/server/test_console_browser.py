@@ -2,7 +2,8 @@
 gateway with scripted EU/US/CN/self-hosted upstreams: sign in, every page shows the gateway's
 own data, a cut made in the console moves traffic, and the refusals hold.
 
-Screenshots of each page are written to the test's tmp dir (``console-*.png``).
+Screenshots of each page (``console-*.png``) go to the test's tmp dir or
+``$LOCKGATE_CONSOLE_SCREENSHOTS`` (``tests/support/console_browser.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.console_browser import shots_dir
 from tests.support.console_lab import ConsoleLab, console_lab
 
 pw = pytest.importorskip("playwright.async_api", reason="needs Playwright for Python")
@@ -46,6 +48,7 @@ async def _open(page: Any, name: str) -> None:
 
 async def test_console_end_to_end(tmp_path: Path) -> None:
     errors: list[str] = []
+    shots = shots_dir(tmp_path)
     async with console_lab(tmp_path) as lab, pw.async_playwright() as play:
         await _traffic(lab)
         browser = await play.chromium.launch(executable_path=CHROMIUM)
@@ -73,7 +76,7 @@ async def test_console_end_to_end(tmp_path: Path) -> None:
             assert "CN" in juris and "DE" in juris and "US" in juris
             assert await page.locator("#series-jurisdiction svg rect").count() >= 3
             assert "policy_denied" in await page.inner_text("#refusals")
-            await page.screenshot(path=str(tmp_path / "console-overview.png"), full_page=True)
+            await page.screenshot(path=str(shots / "console-overview.png"), full_page=True)
 
             # routing explorer: why an eu-sovereign key may not use us-only
             await _open(page, "routing")
@@ -87,7 +90,7 @@ async def test_console_end_to_end(tmp_path: Path) -> None:
             text = await page.inner_text("#explain")
             assert "eu-sovereign" in text and "operator_country_in" in text and "us/ok" in text
             await page.click("#explain details summary")
-            await page.screenshot(path=str(tmp_path / "console-routing.png"), full_page=True)
+            await page.screenshot(path=str(shots / "console-routing.png"), full_page=True)
 
             # kill switch: the confirmation names what moves, the cut moves deepseek-chat to the copy
             await _open(page, "killswitch")
@@ -98,14 +101,16 @@ async def test_console_end_to_end(tmp_path: Path) -> None:
             await page.wait_for_selector("#confirm-yes")
             moves = await page.inner_text("#moves")
             assert "deepseek-chat" in moves and "cn/ok" in moves and "own/ok" in moves
-            await page.screenshot(path=str(tmp_path / "console-cut-confirm.png"), full_page=True)
+            await page.screenshot(path=str(shots / "console-cut-confirm.png"), full_page=True)
             await page.click("#confirm-yes")
             await page.wait_for_selector("[data-restore='CN']", timeout=15000)
             await page.wait_for_selector('#drill td[data-status="insured"]')
-            assert "not reported" in await page.inner_text("#drill")
+            # the copy is eligible, but its capacity is neither measured nor declared: unknown, not ok
+            unknown = await page.inner_text('#drill [data-capacity="unknown"]')
+            assert "own" in unknown and "capacity.tokens_per_minute" in unknown
             status, reply = await lab.chat("deepseek-chat")
             assert status == 200 and reply["_provider"] == "own"
-            await page.screenshot(path=str(tmp_path / "console-killswitch.png"), full_page=True)
+            await page.screenshot(path=str(shots / "console-killswitch.png"), full_page=True)
             await page.click("[data-restore='CN']")
             await page.wait_for_selector("#confirm-yes")
             assert "cn/ok" in await page.inner_text("#moves")
@@ -133,21 +138,21 @@ async def test_console_end_to_end(tmp_path: Path) -> None:
             assert deployments == {"own/ok"}
             events = await page.inner_text("main")
             assert "console" in events and "restore" in events and "ops-admin" in events
-            await page.screenshot(path=str(tmp_path / "console-audit.png"), full_page=True)
+            await page.screenshot(path=str(shots / "console-audit.png"), full_page=True)
 
             # usage and budgets
             await _open(page, "usage")
             usage = await page.inner_text("main")
             assert "legal" in usage and "of 5" in usage and "app (" in usage
             assert await page.locator("meter").count() >= 2
-            await page.screenshot(path=str(tmp_path / "console-usage.png"), full_page=True)
+            await page.screenshot(path=str(shots / "console-usage.png"), full_page=True)
 
             # models
             await _open(page, "models")
             models = await page.inner_text("main")
             assert "Gemma-3-4b-it" in models and "dpo@example.eu" in models
             assert await page.get_attribute("#bom-link", "href")
-            await page.screenshot(path=str(tmp_path / "console-models.png"), full_page=True)
+            await page.screenshot(path=str(shots / "console-models.png"), full_page=True)
 
             # a change without the CSRF token is refused, even with the session cookie
             status = await page.evaluate(

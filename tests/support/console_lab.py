@@ -79,6 +79,7 @@ def lab_config(ups: dict[str, FakeUpstream], data_dir: Path) -> dict[str, Any]:
                    "default_key": {"requests_per_minute": 1000}},
         "retry": {"attempts": 1, "backoff_initial": 0.01, "backoff_max": 0.05},
         "pii": {"enabled": True},
+        "eval": {"runs_dir": str(data_dir.parent / "eval-runs")},
     }  # fmt: skip
 
 

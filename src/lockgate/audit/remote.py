@@ -273,21 +273,25 @@ class ProcessAuditSink:
         async for line in stdout:
             if proc is not self._proc:
                 return  # a late line from a writer that has been replaced
-            with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
-                s = orjson.loads(line)
-                done = s["written"] + s.get("skipped", 0)
-                committed = min(done - self._done, len(self._kept))
-                for _ in range(committed):
-                    self._kept.popleft()  # committed: no longer needed for a re-send
-                metrics.QUEUE_DEPTH.dec(max(0, committed))
-                self._done = max(self._done, done)
-                written = self._before[0] + s["written"]  # over all writers this gateway started
-                metrics.WRITTEN.inc(max(0, written - self.written))
-                self.written, self.child_depth, self.errors = (
-                    written,
-                    s["depth"],
-                    self._before[1] + s["errors"],
-                )
+            self._committed(line)
+
+    def _committed(self, line: bytes) -> None:
+        """One statistics line from the writer: forget the records it has committed."""
+        with contextlib.suppress(orjson.JSONDecodeError, KeyError, TypeError):
+            s = orjson.loads(line)
+            done = s["written"] + s.get("skipped", 0)
+            committed = min(done - self._done, len(self._kept))
+            for _ in range(committed):
+                self._kept.popleft()  # committed: no longer needed for a re-send
+            metrics.QUEUE_DEPTH.dec(max(0, committed))
+            self._done = max(self._done, done)
+            written = self._before[0] + s["written"]  # over all writers this gateway started
+            metrics.WRITTEN.inc(max(0, written - self.written))
+            self.written, self.child_depth, self.errors = (
+                written,
+                s["depth"],
+                self._before[1] + s["errors"],
+            )
 
     async def close(self) -> None:
         if self._proc is None:

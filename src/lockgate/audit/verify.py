@@ -7,7 +7,7 @@ exists) from a rewrite (it points at nothing).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,9 @@ from lockgate.audit.signing import checkpoint_message, key_id_of, load_public_pe
 from lockgate.audit.tables import audit_checkpoints, audit_heads, audit_keys, audit_log
 
 _COLUMNS = [audit_log.c[name] for name in (*HASHED_FIELDS, "seq", "prev_hash", "record_hash")]
+#: ``progress`` callbacks hear of walked records in steps of this many (and once at the end of a chain)
+PROGRESS_STEP = 500
+Progress = Callable[[int], None]
 
 
 @dataclass(slots=True)
@@ -164,13 +167,20 @@ def _tail(conn: Connection, walk: _Walk, chain_id: str) -> None:
     walk.report.last_signed_seq = max(covered, default=0)
 
 
-def verify_chain(conn: Connection, chain_id: str, keys: dict[str, Ed25519PublicKey]) -> ChainReport:
+def verify_chain(
+    conn: Connection, chain_id: str, keys: dict[str, Ed25519PublicKey], progress: Progress | None = None
+) -> ChainReport:
+    """``progress(n)``: n more records were walked (called from this thread, every PROGRESS_STEP)."""
     walk = _Walk(ChainReport(chain_id), {})
     walk.anchors = _valid_checkpoints(conn, walk, chain_id, keys)
     for row in _rows(conn, chain_id):
         if walk.report.first_seq is None:
             _start(walk, row)
         _step(walk, row)
+        if progress is not None and walk.report.records % PROGRESS_STEP == 0:
+            progress(PROGRESS_STEP)
+    if progress is not None and walk.report.records % PROGRESS_STEP:
+        progress(walk.report.records % PROGRESS_STEP)
     if walk.report.first_seq is None:  # no rows at all: the newest anchor is the start
         anchors = [s for s, cp in walk.anchors.items() if cp.kind == "anchor"]
         walk.expected_seq = max(anchors, default=0) + 1
@@ -181,12 +191,16 @@ def verify_chain(conn: Connection, chain_id: str, keys: dict[str, Ed25519PublicK
 
 
 def verify(
-    engine: Engine, pinned: Iterable[Ed25519PublicKey] | None = None, chain_ids: Iterable[str] | None = None
+    engine: Engine,
+    pinned: Iterable[Ed25519PublicKey] | None = None,
+    chain_ids: Iterable[str] | None = None,
+    progress: Progress | None = None,
 ) -> VerifyReport:
-    """Verify chains (all by default).  ``pinned`` keys replace the keys stored in the database."""
+    """Verify chains (all by default).  ``pinned`` keys replace the keys stored in the database;
+    ``progress`` hears how many more records were walked (see ``verify_chain``)."""
     with engine.connect() as conn:
         pins = list(pinned or [])
         keys = {key_id_of(k): k for k in pins} if pins else database_keys(conn)
         ids = list(chain_ids) if chain_ids is not None else _chain_ids(conn)
-        chains = [verify_chain(conn, cid, keys) for cid in ids]
+        chains = [verify_chain(conn, cid, keys, progress) for cid in ids]
     return VerifyReport(chains, "pinned" if pins else "database", sorted(keys))

@@ -141,6 +141,11 @@ async def run(settings: dict[str, Any], reader: asyncio.StreamReader) -> None:
 async def _main() -> None:
     reader = await _stdin()
     settings = orjson.loads(await reader.readline())
+    if "listen_fd" in settings:  # one writer for the workers of ``serve --workers N``
+        from lockgate.audit.fanin import serve
+
+        await serve(settings, reader)
+        return
     await run(settings, reader)
 
 

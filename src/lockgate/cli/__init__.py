@@ -19,10 +19,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "keys": ("lockgate.cli.keys", "keys"),
     "providers": ("lockgate.cli.providers", "providers"),
     "drill": ("lockgate.cli.drill", "drill"),
+    "capacity": ("lockgate.cli.capacity", "capacity"),
     "audit": ("lockgate.cli.audit", "audit"),
     "usage": ("lockgate.cli.usage", "usage"),
     "models": ("lockgate.cli.models", "models"),
     "eval": ("lockgate.cli.eval", "eval_group"),
+    "tune": ("lockgate.cli.tune", "tune"),
 }
 
 

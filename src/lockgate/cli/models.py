@@ -164,6 +164,10 @@ def show_cmd(artifact: str, as_json: bool, config_path: Path | None) -> None:
                       f"{finding['message']}")  # fmt: skip
     for ack in acks:
         _row(table, "acknowledged", f"{ack['rule']} by {ack['by']}: {ack['reason']}")
+    lineage = art.metadata.get("lineage")
+    for key, value in lineage.items() if isinstance(lineage, dict) else ():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        _row(table, f"lineage.{key}", shown)
     Console().print(table)
     if art.chat_template:
         click.echo("chat template:\n" + art.chat_template)

@@ -1,29 +1,19 @@
-"""``lockgate serve``: run the gateway."""
+"""``lockgate serve``: run the gateway (one process, or a supervisor and N workers)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 from pathlib import Path
 
 import click
 
 from lockgate.cli.common import config_option, load
+from lockgate.config.schema import GatewayConfig
 from lockgate.errors import ConfigError
+from lockgate.server.logs import NOISY_LIBRARIES, configure, quiet_libraries
 
-# Libraries whose INFO lines (alembic's plugin and migration steps, aiohttp's access and
-# server chatter) tell the operator nothing; they speak at WARNING unless logging is DEBUG.
-NOISY_LIBRARIES = ("alembic", "aiohttp", "asyncio", "urllib3", "httpx", "httpcore", "filelock",
-                   "huggingface_hub", "sqlalchemy", "presidio-analyzer", "picklescan")  # fmt: skip
-
-
-def quiet_libraries(level: int) -> None:
-    """Keep library loggers at WARNING at the default level; DEBUG lets everything through."""
-    if level <= logging.DEBUG:
-        return
-    for name in NOISY_LIBRARIES:
-        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+__all__ = ["NOISY_LIBRARIES", "quiet_libraries", "serve"]
+STARTUP_ERRORS = ("EngineStartError", "GateRefused")
 
 
 @click.command()
@@ -31,29 +21,50 @@ def quiet_libraries(level: int) -> None:
 @click.option(
     "--port", default=None, type=click.IntRange(0, 65535), help="Port (default: server.port, 8080)."
 )
+@click.option(
+    "--workers",
+    default=None,
+    type=int,
+    help="Gateway worker processes on one port (default: server.workers, else one per core, at most 8; "
+    "1 runs everything in this process).",
+)
 @config_option
-def serve(host: str | None, port: int | None, config_path: Path | None) -> None:
+def serve(host: str | None, port: int | None, workers: int | None, config_path: Path | None) -> None:
     """Run the OpenAI-compatible gateway (the bundled SmolLM2 model when no config is given)."""
+    from lockgate.server.workers import default_workers
+
+    if workers is not None and workers < 1:
+        raise click.ClickException(f"--workers: must be at least 1, got {workers}")
+    cfg = load(config_path)
+    host = host or cfg.server.host
+    port = cfg.server.port if port is None else port
+    count = workers or cfg.server.workers or default_workers()
+    configure(cfg.logging.level)
+    try:
+        if count == 1:
+            _serve_here(cfg, host, port)
+        else:
+            code = _supervise(cfg, config_path, host, port, count)
+            if code:
+                raise SystemExit(code)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:
+        if type(exc).__name__ in STARTUP_ERRORS:
+            raise click.ClickException(str(exc)) from None
+        raise
+
+
+def _serve_here(cfg: GatewayConfig, host: str, port: int) -> None:
+    """One process: the gateway, its audit writer child and its engines, as always."""
     from aiohttp import web
 
     from lockgate import gcpolicy
     from lockgate.server.app import build_app
     from lockgate.server.assemble import build_gateway
 
-    cfg = load(config_path)
-    host = host or cfg.server.host
-    port = cfg.server.port if port is None else port
-    logging.basicConfig(
-        level=cfg.logging.level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    quiet_libraries(logging.getLogger().getEffectiveLevel())
-    try:
-        gateway = build_gateway(cfg, host, port)
-        gateway.check_binding()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    gateway = build_gateway(cfg, host, port)
+    gateway.check_binding()
     try:
         import uvloop
 
@@ -69,12 +80,16 @@ def serve(host: str | None, port: int | None, config_path: Path | None) -> None:
     def ready(_: str) -> None:
         click.echo(f"lockgate serving on http://{host}:{port}/v1 (models: {aliases})", err=True)
 
-    try:
-        web.run_app(app, host=host, port=port, print=ready, access_log=None, shutdown_timeout=15,
-                    handle_signals=True)  # fmt: skip
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    except Exception as exc:
-        if type(exc).__name__ in ("EngineStartError", "GateRefused"):
-            raise click.ClickException(str(exc)) from None
-        raise
+    web.run_app(app, host=host, port=port, print=ready, access_log=None, shutdown_timeout=15,
+                handle_signals=True)  # fmt: skip
+
+
+def _supervise(cfg: GatewayConfig, config_path: Path | None, host: str, port: int, count: int) -> int:
+    from lockgate.server.workers import Supervisor
+
+    def announce(bound: int, aliases: str) -> None:
+        click.echo(
+            f"lockgate serving on http://{host}:{bound}/v1 (models: {aliases}; {count} workers)", err=True
+        )
+
+    return asyncio.run(Supervisor(cfg, config_path, host, port, count).run(announce))

@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from lockgate.audit.config import AuditConfig
 from lockgate.pii.config import PiiConfig
 from lockgate.registry.config import OperatorConfig, RegistryConfig
 from lockgate.sovereignty.config import PolicyConfig, ProviderFacts
 from lockgate.stored.config import ResponsesConfig
+from lockgate.usage.capacity_config import CapacityConfig
 from lockgate.usage.config import LimitsConfig, PriceConfig
 
 
@@ -31,6 +32,13 @@ class ServerConfig(Strict):
     max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="Requests above this get HTTP 413.")
     instance_id: str | None = Field(None, description="Names this gateway in records; defaults to host:port.")
     overhead_header: bool = Field(True, description="Send x-lockgate-overhead-ms on non-streamed replies.")
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="Gateway worker processes sharing the port (serve --workers); default one per core, "
+        "at most 8; 1 runs everything in one process. See docs/fleet.md.",
+    )
 
 
 class TimeoutConfig(Strict):
@@ -109,6 +117,9 @@ class ProviderConfig(Strict):
     timeouts: TimeoutConfig = Field(default_factory=TimeoutConfig)
     max_connections: int = Field(256, ge=1)
     engine: EngineConfig | None = None
+    capacity: CapacityConfig | None = Field(
+        None, description="Declared capacity, for a provider that does not measure its own (remote APIs)."
+    )
     catalogue: str | None = Field(
         None, description="Built-in catalogue entry whose facts this provider inherits."
     )
@@ -147,6 +158,31 @@ class DeploymentConfig(Strict):
     params: dict[str, Any] = Field(
         default_factory=dict, description="Defaults merged into each request body."
     )
+    adapter: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "A GGUF LoRA adapter served on top of the local engine's base model (provider kind "
+            "llamacpp); '~' is expanded, a relative path is taken from the working directory. "
+            "Registered and hash-pinned like any model file (serving gate). See docs/engine.md."
+        ),
+    )
+    adapter_scale: float = Field(1.0, gt=0, le=4, description="How strongly the adapter applies (0 < s <= 4).")
+
+    @field_validator("adapter")
+    @classmethod
+    def _expand(cls, value: str | None) -> str | None:
+        return str(Path(value).expanduser()) if value is not None else None
+
+    @model_validator(mode="after")
+    def _scale_needs_adapter(self) -> DeploymentConfig:
+        if self.adapter is None and "adapter_scale" in self.model_fields_set:
+            raise ValueError("adapter_scale: set without an adapter")
+        return self
+
+
+# provider kinds whose engines serve LoRA adapters (DeploymentConfig.adapter)
+ADAPTER_KINDS = frozenset({"llamacpp"})
 
 
 class ModelAliasConfig(Strict):
@@ -182,6 +218,14 @@ class StorageConfig(Strict):
 class LoggingConfig(Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
+
+
+class EvalConfig(Strict):
+    runs_dir: Path = Field(
+        Path("eval-runs"),
+        description="Run directories of 'lockgate eval run' (its default --out is eval-runs/<run-id>) that "
+        "the console's Evaluations page lists; a relative path is taken from the gateway's working directory.",
+    )
 
 
 class GatewayConfig(Strict):
@@ -227,6 +271,9 @@ class GatewayConfig(Strict):
     registry: RegistryConfig = Field(
         default_factory=RegistryConfig, description="The serving gate for local engines."
     )
+    eval: EvalConfig = Field(
+        default_factory=EvalConfig, description="Evaluation runs the console lists and opens."
+    )
 
     @model_validator(mode="after")
     def _references(self) -> GatewayConfig:
@@ -237,6 +284,12 @@ class GatewayConfig(Strict):
                     raise ValueError(
                         f"models.{alias}.deployments.{i}.provider: unknown provider {dep.provider!r} "
                         f"(known: {known})"
+                    )
+                kind = self.providers[dep.provider].kind
+                if dep.adapter is not None and kind not in ADAPTER_KINDS:
+                    raise ValueError(
+                        f"models.{alias}.deployments.{i}.adapter: provider {dep.provider!r} is kind "
+                        f"{kind!r}; LoRA adapters are served only by a local engine (kind: llamacpp)"
                     )
         return self
 

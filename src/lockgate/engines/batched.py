@@ -21,6 +21,12 @@ slot whose cached tokens share the longest prefix with its own, drops the rest
 (``llama_memory_seq_rm``) and only prefills what is new; this is what makes a chat's follow-up
 turn cheap.  Without a match a request takes the lowest free slot (contiguous slots decode as
 one micro-batch); prefixes dropped for KV space (unified cache) go least recently used first.
+
+LoRA adapters (``lora``): a sequence may name one of the engine's adapters.  llama.cpp applies
+adapters to the whole context, so each step decodes the sequences of one adapter (or of the
+base model) only; when several are active, they take turns of ``adapter_quantum`` steps,
+round-robin (``_next_group``).  A cached prefix belongs to the adapter it was computed with and is reused
+only by requests for that adapter.
 """
 
 from __future__ import annotations
@@ -34,11 +40,13 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import llama_cpp as L
+
+from lockgate.engines.lora import LoraAdapters
 
 log = logging.getLogger("lockgate.engines.batched")
 
@@ -61,6 +69,9 @@ class Sampling:
 
 
 PENALTY_LAST_N = 64  # what the high-level Llama uses (last_n_tokens_size)
+# decode steps one adapter group keeps the context while another waits: changing the adapter
+# set makes llama.cpp rebuild the step's graph (measured, docs/engine.md "LoRA adapters")
+ADAPTER_QUANTUM = 4
 
 # An event for the request's consumer: ("text", str) | ("done", finish_reason, usage) | ("error", exc)
 Event = tuple[Any, ...]
@@ -73,6 +84,7 @@ class Sequence:
     stop: list[str]
     sampling: Sampling
     emit: Callable[[Event], None]
+    adapter: str | None = None  # the LoRA adapter it runs with (None: the base model)
     cancelled: bool = False
     slot: int = -1
     kv: list[int] = field(default_factory=list)  # tokens whose cells this slot holds, in position order
@@ -105,6 +117,16 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return i
 
 
+def next_group(adapters: Iterable[str | None], last: str | None) -> str | None:
+    """The adapter whose turn comes after ``last`` (None: the base model) among those of the
+    active sequences, in name order with the base model first: round-robin."""
+    present = sorted({a or "" for a in adapters})
+    if not present:
+        return None
+    later = [a for a in present if a > (last or "")]
+    return (later[0] if later else present[0]) or None
+
+
 @dataclass(eq=False)
 class Slot:
     """A llama.cpp sequence id.  A free slot keeps the cells of its last sequence as a cached
@@ -113,6 +135,7 @@ class Slot:
     id: int
     tokens: list[int] = field(default_factory=list)
     used_at: float = 0.0
+    adapter: str | None = None  # the adapter its cached cells were computed with
 
 
 class BatchEngine:
@@ -137,8 +160,15 @@ class BatchEngine:
         prefill_chunk: int = 256,
         prefix_cache: bool = True,
         flash_attn: int = 0,
+        lora: LoraAdapters | None = None,
+        adapter_quantum: int = ADAPTER_QUANTUM,
     ) -> None:
         self.llm = llm
+        self.lora = lora
+        self.adapter_quantum = max(1, adapter_quantum)
+        self._applied: str | None = None  # the context's adapter set now
+        self._turn: str | None = None  # the adapter group the last step decoded
+        self._turn_steps = 0  # steps it has decoded in a row
         self.vocab = llm._model.vocab
         self.context = context
         self.parallel = parallel
@@ -176,6 +206,7 @@ class BatchEngine:
         self.cached_tokens_total = 0
         self.requests_total = 0
         self.preemptions_total = 0
+        self.adapter_switches_total = 0
         self._recent: deque[tuple[float, int, int]] = deque(maxlen=512)  # (t, generated, batch size)
         self._thread = threading.Thread(target=self._run, name="lockgate-batch", daemon=True)
         self._thread.start()
@@ -184,16 +215,18 @@ class BatchEngine:
 
     def submit(
         self, prompt: list[int], max_tokens: int | None, stop: list[str], sampling: Sampling,
-        emit: Callable[[Event], None],
+        emit: Callable[[Event], None], adapter: str | None = None,
     ) -> Sequence:  # fmt: skip
         """Queue one generation; raises ``ContextOverflow`` at once when the prompt cannot fit."""
         if not prompt:
             raise ValueError("the prompt is empty")
+        if adapter is not None and (self.lora is None or adapter not in self.lora):
+            raise ValueError(f"this engine serves no adapter {adapter!r}")
         if len(prompt) >= self.context:
             raise ContextOverflow(f"Requested tokens ({len(prompt)}) exceed context window of {self.context}")
         room = self.context - len(prompt)
         limit = room if max_tokens is None or max_tokens <= 0 else min(max_tokens, room)
-        seq = Sequence(list(prompt), limit, [s for s in stop if s], sampling, emit)
+        seq = Sequence(list(prompt), limit, [s for s in stop if s], sampling, emit, adapter)
         seq.pending = list(prompt)
         seq.enqueued = time.monotonic()
         with self.cv:
@@ -228,6 +261,7 @@ class BatchEngine:
                 "completion_tokens_total": self.completion_tokens_total,
                 "cached_prompt_tokens_total": self.cached_tokens_total,
                 "preemptions_total": self.preemptions_total,
+                "adapter_switches_total": self.adapter_switches_total,
             }
         with self.cv:
             out.update(
@@ -279,25 +313,31 @@ class BatchEngine:
         for seq in [s for s in self.active if s.cancelled]:
             self._release(seq, keep=True)
 
-    def _pick_slot(self, tokens: list[int]) -> tuple[Slot, int]:
-        """The free slot whose cached prefix is longest (at least one token is left to decode,
-        for its logits), else the least recently used one."""
+    def _pick_slot(self, tokens: list[int], adapter: str | None) -> tuple[Slot, int]:
+        """The free slot whose cached prefix, computed with the same adapter, is longest (at
+        least one token is left to decode, for its logits), else the lowest free one that holds
+        no other adapter's prefix."""
         best: Slot | None = None
         n_reuse = 0
         if self.prefix_cache:
             for slot in self.free_slots:
+                if slot.adapter != adapter:
+                    continue
                 n = min(_common_prefix(slot.tokens, tokens), len(tokens) - 1)
                 if n > n_reuse:
                     best, n_reuse = slot, n
-        if best is None:  # the lowest id keeps running slots contiguous (see _plan)
-            best = min(self.free_slots, key=lambda s: s.id)
+        if best is None:  # the lowest id keeps running slots contiguous (see _plan); another
+            # adapter's cached prefix goes only when no slot is empty or of this adapter: then
+            # the least recently used
+            own = [s for s in self.free_slots if not s.tokens or s.adapter == adapter]
+            best = min(own, key=lambda s: s.id) if own else min(self.free_slots, key=lambda s: s.used_at)
         return best, n_reuse
 
     def _admit(self) -> None:
         while self.waiting and self.free_slots:
             seq = self.waiting[0]
             tokens = seq.kv + seq.pending  # a preempted sequence recomputes everything it had
-            slot, n_reuse = self._pick_slot(tokens)
+            slot, n_reuse = self._pick_slot(tokens, seq.adapter)
             if self.unified:
                 need = len(tokens) - n_reuse + len(self.active) + 1
                 while self._used_cells() + need > self.kv_size and self._evict_cached(keep=slot):
@@ -308,6 +348,7 @@ class BatchEngine:
             self.free_slots.remove(slot)
             L.llama_memory_seq_rm(self.mem, slot.id, n_reuse, -1)
             slot.tokens = []
+            slot.adapter = seq.adapter
             seq.slot = slot.id
             seq.kv, seq.pending = tokens[:n_reuse], tokens[n_reuse:]
             if not seq.started:
@@ -359,7 +400,7 @@ class BatchEngine:
             kept = list(seq.kv) if keep and self.prefix_cache else []
             if not kept:
                 L.llama_memory_seq_rm(self.mem, seq.slot, -1, -1)
-            self.free_slots.append(Slot(seq.slot, kept, time.monotonic()))
+            self.free_slots.append(Slot(seq.slot, kept, time.monotonic(), seq.adapter))
             seq.slot = -1
         self._free_sampler(seq)
 
@@ -390,29 +431,48 @@ class BatchEngine:
             add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
         return chain
 
-    def _plan(self) -> list[tuple[Sequence, int]]:
+    def _next_group(self) -> str | None:
+        adapters = [s.adapter for s in self.active]
+        if self._turn_steps < self.adapter_quantum and self._turn in adapters:
+            return self._turn
+        return next_group(adapters, self._turn)
+
+    def _plan(self, group: str | None) -> list[tuple[Sequence, int]]:
         plan: list[tuple[Sequence, int]] = []
         budget = self.prefill_chunk
+        members = [s for s in self.active if s.adapter == group]
         # generating sequences first, one token each, in slot order: with per-sequence KV
         # streams llama.cpp puts only runs of consecutive sequence ids in one micro-batch, so
         # any other order would split the step into one graph per sequence
-        for seq in sorted(self.active, key=lambda s: s.slot):
+        for seq in sorted(members, key=lambda s: s.slot):
             if len(seq.pending) == 1:
                 plan.append((seq, 1))
-        for seq in self.active:  # then prompt chunks, oldest first, within the step's budget
+        for seq in members:  # then prompt chunks, oldest first, within the step's budget
             if len(seq.pending) > 1 and budget > 0:
                 take = min(len(seq.pending), budget)
                 budget -= take
                 plan.append((seq, take))
         return plan
 
+    def _use_adapter(self, group: str | None) -> None:
+        if self.lora is None or group == self._applied:
+            return
+        self.lora.apply(self.ctx, group)
+        self._applied = group
+        with self.stats_lock:
+            self.adapter_switches_total += 1
+
     def _step(self) -> None:
         with self.cv:
-            plan = self._plan()
+            group = self._next_group()
+            plan = self._plan(group)
             self._make_room(sum(n for _, n in plan))
-            plan = [(s, n) for s, n in self._plan() if s in self.active]
+            plan = [(s, n) for s, n in self._plan(group) if s in self.active]
         if not plan:
             return
+        self._turn_steps = self._turn_steps + 1 if group == self._turn else 1
+        self._turn = group
+        self._use_adapter(group)
         b = self.batch
         i = 0
         outputs: list[tuple[Sequence, int]] = []

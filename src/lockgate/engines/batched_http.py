@@ -180,9 +180,10 @@ async def _sse(
 
 async def _generate(
     request: web.Request, engine: Engine, body: dict[str, Any], prompt: list[int], stop: list[str],
-    sampling: Sampling, limit: int | None, shape: Shape,
+    sampling: Sampling, limit: int | None, shape: Shape, adapter: str | None,
 ) -> web.StreamResponse:  # fmt: skip
-    """Run one sequence on the batch engine and answer it as JSON or SSE."""
+    """Run one sequence on the batch engine (with its LoRA adapter, if any) and answer it as
+    JSON or SSE."""
     assert engine.batch is not None
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -191,7 +192,7 @@ async def _generate(
         loop.call_soon_threadsafe(queue.put_nowait, event)
 
     try:
-        seq: Sequence = engine.batch.submit(prompt, limit, stop, sampling, emit)
+        seq: Sequence = engine.batch.submit(prompt, limit, stop, sampling, emit, adapter)
     except (ContextOverflow, ValueError, RuntimeError) as exc:
         return rejected(exc)
     try:
@@ -210,7 +211,7 @@ def _shape(engine: Engine, body: dict[str, Any], chat: bool) -> Shape:
 
 
 async def batched_chat(
-    request: web.Request, engine: Engine, body: dict[str, Any], messages: list[Any]
+    request: web.Request, engine: Engine, body: dict[str, Any], messages: list[Any], adapter: str | None
 ) -> web.StreamResponse:
     try:
         prompt, template_stop = await asyncio.to_thread(engine.render, messages)
@@ -218,13 +219,12 @@ async def batched_chat(
         return rejected(exc)
     sampling = _sampling(body, 0.2)  # create_chat_completion's default temperature
     stop = _stops(body) + template_stop
-    return await _generate(
-        request, engine, body, prompt, stop, sampling, max_tokens(body), _shape(engine, body, True)
-    )
+    shape = _shape(engine, body, True)
+    return await _generate(request, engine, body, prompt, stop, sampling, max_tokens(body), shape, adapter)
 
 
 async def batched_completion(
-    request: web.Request, engine: Engine, body: dict[str, Any], prompt_text: str
+    request: web.Request, engine: Engine, body: dict[str, Any], prompt_text: str, adapter: str | None
 ) -> web.StreamResponse:
     try:
         prompt = await asyncio.to_thread(engine.completion_prompt, prompt_text)
@@ -233,5 +233,5 @@ async def batched_completion(
     sampling = _sampling(body, 0.8)  # create_completion's default temperature
     shape = _shape(engine, body, False)
     return await _generate(
-        request, engine, body, prompt, _stops(body), sampling, max_tokens(body) or 16, shape
+        request, engine, body, prompt, _stops(body), sampling, max_tokens(body) or 16, shape, adapter
     )

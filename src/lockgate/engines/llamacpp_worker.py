@@ -13,6 +13,9 @@ grammars, tools, ``logprobs``, ``logit_bias``, ``echo``, embeddings) runs on the
 
 ``GET /metrics`` (Prometheus text) and ``GET /stats`` (JSON) report the engine's measured
 capacity: tokens/s at its current batch size, queue depth and KV use.
+
+``--adapter ID SCALE PATH`` (repeatable) loads a GGUF LoRA adapter once on the shared base
+weights; a request with the header ``x-lockgate-adapter: ID`` runs with it (on either path).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import orjson
 from aiohttp import web
 
 from lockgate import gcpolicy
+from lockgate.engines.adapters import ADAPTER_HEADER, parse_adapter_args
 from lockgate.engines.batched import BatchEngine
 from lockgate.engines.batched_http import (
     batchable_chat,
@@ -39,6 +43,7 @@ from lockgate.engines.batched_http import (
     batched_completion,
 )
 from lockgate.engines.llamacpp_usage import UsageCounter
+from lockgate.engines.lora import LoraAdapters
 from lockgate.engines.replies import error, max_tokens, rejected
 
 _PASSTHROUGH = (
@@ -72,7 +77,7 @@ class BatchOptions:
 class Engine:
     def __init__(
         self, model_path: str, alias: str, ctx: int, threads: int | None, embeddings: bool,
-        batching: BatchOptions | None = None,
+        batching: BatchOptions | None = None, adapters: list[tuple[str, float, str]] | None = None,
     ) -> None:  # fmt: skip
         from llama_cpp import Llama
 
@@ -86,12 +91,15 @@ class Engine:
         self.lock = threading.Lock()
         self.usage = UsageCounter(self.llm)
         self.formatter = _formatter(self.llm)
+        # LoRA adapters (id, scale, path), each loaded once on the shared base weights
+        self.lora = LoraAdapters(self.llm._model.model, adapters) if adapters else None
+        self._serial_adapter: str | None = None  # the high-level context's adapter set
         self.batch: BatchEngine | None = None
         if batching is not None:
             self.batch = BatchEngine(
                 self.llm, context=ctx, parallel=batching.parallel, threads=threads,
                 unified=batching.unified, kv_size=batching.kv_size,
-                prefill_chunk=batching.prefill_chunk, prefix_cache=batching.prefix_cache,
+                prefill_chunk=batching.prefill_chunk, prefix_cache=batching.prefix_cache, lora=self.lora,
             )  # fmt: skip
         # the serialized (high-level) path's own counters
         self.serial_waiting = 0
@@ -104,6 +112,16 @@ class Engine:
             self.serial_waiting += waiting
             self.serial_running += running
             self.serial_requests += requests
+
+    def use_adapter(self, adapter: str | None) -> None:
+        """The high-level path's adapter set (called holding ``lock``); a change also drops the
+        high-level ``Llama``'s own prefix reuse, whose KV belongs to the previous set."""
+        if adapter == self._serial_adapter:
+            return
+        if self.lora is not None:
+            self.lora.apply(self.llm._ctx.ctx, adapter)
+        self.llm.reset()  # type: ignore[no-untyped-call]
+        self._serial_adapter = adapter
 
     def render(self, messages: list[Any], tools: Any = None) -> tuple[list[int], list[str]]:
         """The prompt's tokens exactly as the high-level chat handler renders and tokenizes
@@ -128,7 +146,8 @@ class Engine:
 
     def stats(self) -> dict[str, Any]:
         if self.batch is not None:
-            return {"mode": "batched", **self.batch.snapshot()}
+            extra = {"adapters": self.lora.ids} if self.lora is not None else {}
+            return {"mode": "batched", **self.batch.snapshot(), **extra}
         return {
             "mode": "serial",
             "queue_depth": self.serial_waiting,
@@ -159,7 +178,7 @@ def _chat_kwargs(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _iterate_in_thread(
-    engine: Engine, make: Any, queue: asyncio.Queue[Any], stop: threading.Event
+    engine: Engine, make: Any, queue: asyncio.Queue[Any], stop: threading.Event, adapter: str | None
 ) -> None:
     loop = asyncio.get_running_loop()
 
@@ -169,6 +188,7 @@ async def _iterate_in_thread(
             engine.count(waiting=-1, running=1, requests=1)
             engine.usage.reset()
             try:
+                engine.use_adapter(adapter)
                 gen: Iterator[Any] = make()
                 for item in gen:
                     if stop.is_set():
@@ -186,11 +206,13 @@ async def _iterate_in_thread(
     await asyncio.to_thread(run)
 
 
-async def _stream(request: web.Request, engine: Engine, make: Any, finish: Any) -> web.StreamResponse:
+async def _stream(
+    request: web.Request, engine: Engine, make: Any, finish: Any, adapter: str | None
+) -> web.StreamResponse:
     """Relay a generator of chunks as SSE; ``finish(chunks, usage)`` returns the usage chunk or None."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
     stop = threading.Event()
-    task = asyncio.create_task(_iterate_in_thread(engine, make, queue, stop))
+    task = asyncio.create_task(_iterate_in_thread(engine, make, queue, stop, adapter))
     first = await queue.get()
     if first[0] == "error":  # failed before any token: still time for a proper HTTP status
         await task
@@ -253,14 +275,17 @@ async def chat(request: web.Request) -> web.StreamResponse:
     if not isinstance(messages, list) or not messages:
         return error(400, "messages must be a non-empty list", "messages")
     messages = [_template_safe(m) for m in messages]
+    adapter = _adapter(request, engine)
+    if isinstance(adapter, web.Response):
+        return adapter
     if batchable_chat(engine, body):
-        return await batched_chat(request, engine, body, messages)
+        return await batched_chat(request, engine, body, messages, adapter)
     kw = _chat_kwargs(body)
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if not body.get("stream"):
         try:
             result = await asyncio.to_thread(
-                _locked, engine, lambda: engine.llm.create_chat_completion(messages, **kw)
+                _locked, engine, lambda: engine.llm.create_chat_completion(messages, **kw), adapter
             )
         except Exception as exc:
             return rejected(exc)
@@ -273,7 +298,7 @@ async def chat(request: web.Request) -> web.StreamResponse:
     def finish(chunks: list[dict[str, Any]], usage: dict[str, int]) -> dict[str, Any] | None:
         return _usage_chunk("chat.completion.chunk", chunks, usage) if include_usage else None
 
-    return await _stream(request, engine, make, finish)
+    return await _stream(request, engine, make, finish, adapter)
 
 
 async def completions(request: web.Request) -> web.StreamResponse:
@@ -286,15 +311,20 @@ async def completions(request: web.Request) -> web.StreamResponse:
         prompt = prompt[0]
     if not isinstance(prompt, str):
         return error(400, "prompt must be a string", "prompt")
+    adapter = _adapter(request, engine)
+    if isinstance(adapter, web.Response):
+        return adapter
     if batchable_completion(engine, body):
-        return await batched_completion(request, engine, body, prompt)
+        return await batched_completion(request, engine, body, prompt, adapter)
     kw: dict[str, Any] = {
         k: body[k] for k in ("temperature", "top_p", "stop", "seed", "echo", "logprobs") if k in body
     }
     kw["max_tokens"] = max_tokens(body) or 16
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     if not body.get("stream"):
-        result = await asyncio.to_thread(_locked, engine, lambda: engine.llm.create_completion(prompt, **kw))
+        result = await asyncio.to_thread(
+            _locked, engine, lambda: engine.llm.create_completion(prompt, **kw), adapter
+        )
         return web.json_response(result, dumps=lambda o: orjson.dumps(o).decode())
 
     def make() -> Iterator[Any]:
@@ -303,13 +333,17 @@ async def completions(request: web.Request) -> web.StreamResponse:
     def finish(chunks: list[dict[str, Any]], usage: dict[str, int]) -> dict[str, Any] | None:
         return _usage_chunk("text_completion", chunks, usage) if include_usage else None
 
-    return await _stream(request, engine, make, finish)
+    return await _stream(request, engine, make, finish, adapter)
 
 
 async def embeddings(request: web.Request) -> web.Response:
     engine: Engine = request.app["engine"]
     if not engine.embeddings_enabled:
         return error(400, "this engine was started without embeddings", "model")
+    if request.headers.get(ADAPTER_HEADER):
+        return error(
+            400, "embeddings are not served with a LoRA adapter; ask the base model's alias", "model"
+        )
     body = await _json(request)
     if isinstance(body, web.Response):
         return body
@@ -357,14 +391,26 @@ async def count_tokens(request: web.Request) -> web.Response:
     return web.json_response({"input_tokens": n})
 
 
-def _locked(engine: Engine, fn: Any) -> Any:
+def _locked(engine: Engine, fn: Any, adapter: str | None = None) -> Any:
     engine.count(waiting=1)
     with engine.lock:
         engine.count(waiting=-1, running=1, requests=1)
         try:
+            engine.use_adapter(adapter)
             return fn()
         finally:
             engine.count(running=-1)
+
+
+def _adapter(request: web.Request, engine: Engine) -> str | web.Response | None:
+    """The LoRA adapter the request asks for (``x-lockgate-adapter``); None: the base model."""
+    name = request.headers.get(ADAPTER_HEADER)
+    if not name:
+        return None
+    if engine.lora is None or name not in engine.lora:
+        known = ", ".join(engine.lora.ids) if engine.lora is not None else "none"
+        return error(400, f"this engine serves no adapter {name!r} (loaded: {known})", "model")
+    return name
 
 
 async def _json(request: web.Request) -> dict[str, Any] | web.Response:
@@ -400,6 +446,7 @@ _METRICS = (
     ("cached_prompt_tokens_total", "counter", "Prompt tokens served from cached prefixes"),
     ("completion_tokens_total", "counter", "Tokens generated"),
     ("preemptions_total", "counter", "Sequences preempted for KV space"),
+    ("adapter_switches_total", "counter", "Decode steps that changed the context's LoRA adapter set"),
 )
 
 
@@ -449,6 +496,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--kv-size", type=int, default=None, help="KV cells of a unified pool")
     p.add_argument("--prefill-chunk", type=int, default=256)
     p.add_argument("--no-prefix-cache", action="store_true")
+    p.add_argument("--adapter", nargs=3, action="append", metavar=("ID", "SCALE", "PATH"),
+                   help="a GGUF LoRA adapter served on the model (repeatable)")  # fmt: skip
     args = p.parse_args(argv)
     batching = (
         BatchOptions(
@@ -457,7 +506,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.batching
         else None
     )
-    engine = Engine(args.model, args.alias, args.ctx, args.threads, args.embeddings, batching)
+    adapters = parse_adapter_args(args.adapter)
+    engine = Engine(args.model, args.alias, args.ctx, args.threads, args.embeddings, batching, adapters)
     app = build_app(engine)
     app.on_startup.append(gcpolicy.freeze_when_started)  # the loaded model's heap leaves the collector
     web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)

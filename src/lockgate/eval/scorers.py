@@ -4,7 +4,7 @@ Every scorer returns a ``Score`` between 0 and 1 plus a ``detail`` dict that is 
 results (why it passed or failed).  Parameters are a pydantic model per scorer
 (``extra="forbid"``), validated when the suite is loaded so a typo fails before any request.
 
-Text scorers live here; ``judge`` (LLM-as-judge) is in ``judge.py`` and the audit-pack
+Text scorers live here; ``judge`` (LLM-as-judge) is in ``judge.py``, ``json_fields`` in ``fields.py``, and the audit-pack
 scorers (``refusal``, ``one_sided``, ``contains_none``, ``exfiltration``) in ``audit.py``.
 """
 
@@ -86,7 +86,7 @@ class Scorer(ABC):
 
 
 SCORERS: dict[str, type[Scorer]] = {}
-_PLUGIN_MODULES = ("lockgate.eval.judge", "lockgate.eval.audit")
+_PLUGIN_MODULES = ("lockgate.eval.judge", "lockgate.eval.audit", "lockgate.eval.fields")
 
 
 def register(cls: type[Scorer]) -> type[Scorer]:

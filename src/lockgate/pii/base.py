@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol
+from concurrent.futures import Executor
+from typing import Protocol, runtime_checkable
 
 from lockgate.pii.candidates import TextScan
 from lockgate.pii.config import PiiConfig
@@ -18,7 +19,7 @@ from lockgate.pii.findings import Match
 from lockgate.pii.keywords import Keywords, keywords
 
 __all__ = [
-    "Detector", "DetectorFactory", "Keywords", "ScanDetector", "Validator", "first_valid", "keywords",
+    "Detector", "DetectorFactory", "Keywords", "OffLoopDetector", "ScanDetector", "Validator", "first_valid", "keywords",
     "standalone", "trimmed_candidates",
 ]  # fmt: skip
 
@@ -38,6 +39,21 @@ class Detector(Protocol):
     def find(self, text: str) -> Iterable[Match]: ...
 
     def find_in(self, scan: TextScan) -> Iterable[Match]: ...
+
+
+@runtime_checkable
+class OffLoopDetector(Protocol):
+    """A detector too slow for the event loop (the NER backend).
+
+    `PiiScanner.scan_request_async` runs the scan of a request in the detector's `executor`
+    when `wants(text)` is true for one of its strings; every other request is scanned on the
+    loop as before.
+    """
+
+    @property
+    def executor(self) -> Executor: ...
+
+    def wants(self, text: str) -> bool: ...
 
 
 class ScanDetector:

@@ -3,16 +3,55 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from lockgate.pii.kinds import DETECTOR_NAMES, TYPE_FAMILIES, family
+from lockgate.pii.kinds import DETECTOR_NAMES, NER_DETECTOR, TYPE_FAMILIES, family
 
 Action = Literal["route", "redact", "block"]
 # When a request carries types with different actions, the strictest one applies.
 _STRICTNESS: dict[str, int] = {"redact": 0, "route": 1, "block": 2}
+
+
+class NerConfig(BaseModel):
+    """The optional NER backend (Presidio over a local spaCy pipeline); see docs/pii.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        False, description="Also run the NER backend (needs `pip install 'lockgate[ner]'`)."
+    )
+    pipeline: Path | None = Field(
+        None,
+        description="Directory of a spaCy pipeline (`nlp.to_disk`), registered with `lockgate models add`; "
+        "the gateway refuses to start unless the registry's gate passes it. Never a package name.",
+    )
+    acknowledge: list[str] = Field(
+        default_factory=list,
+        description="Scan or licence rule ids of the pipeline accepted after review (as for engines).",
+    )
+    threads: int = Field(
+        1, ge=1, le=8, description="Worker threads the NER backend runs in, off the event loop."
+    )
+
+    @field_validator("pipeline")
+    @classmethod
+    def _pipeline_is_directory(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        value = value.expanduser()
+        if info.data.get("enabled") and not value.is_dir():
+            raise ValueError(f"no such directory {str(value)!r}; name the folder of a spaCy pipeline")
+        return value
+
+    @model_validator(mode="after")
+    def _pipeline_when_enabled(self) -> NerConfig:
+        if self.enabled and self.pipeline is None:
+            raise ValueError("pipeline: required when pii.ner.enabled is true (a spaCy pipeline directory)")
+        return self
 
 
 class PiiConfig(BaseModel):
@@ -31,7 +70,9 @@ class PiiConfig(BaseModel):
         "`unscanned`). A request carrying several types gets the strictest of their actions "
         "(block, then route, then redact).",
     )
-    detectors: list[str] | None = Field(None, description="Subset of detector names; None = all.")
+    detectors: list[str] | None = Field(
+        None, description="Subset of detector names; None = all (`ner` only with `ner.enabled`)."
+    )
     phone_regions: list[str] = Field(default_factory=lambda: ["DE", "FR", "IT", "ES", "NL", "PL", "GB"])
     cache_entries: int = Field(
         4096,
@@ -40,6 +81,13 @@ class PiiConfig(BaseModel):
         "resends every turn is not scanned again; 0 disables.",
     )
     max_scan_chars: int = Field(200_000, gt=0)
+    ner: NerConfig = Field(default_factory=NerConfig, description="Optional NER backend; off by default.")
+
+    def active_detectors(self) -> list[str]:
+        """The detectors to run, in registration order: `detectors` (or all), the NER backend
+        only when `ner.enabled`."""
+        chosen = DETECTOR_NAMES if self.detectors is None else self.detectors
+        return [n for n in DETECTOR_NAMES if n in chosen and (n != NER_DETECTOR or self.ner.enabled)]
 
     def action_for(self, kinds: Iterable[str]) -> Action:
         """The action for a request carrying `kinds`: the strictest of their per-type actions."""
@@ -57,6 +105,12 @@ class PiiConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown detector(s) {unknown}; choose from {sorted(DETECTOR_NAMES)}")
         return value
+
+    @model_validator(mode="after")
+    def _ner_listed_needs_enabled(self) -> PiiConfig:
+        if self.detectors and NER_DETECTOR in self.detectors and not self.ner.enabled:
+            raise ValueError(f"detectors: {NER_DETECTOR!r} needs pii.ner.enabled and pii.ner.pipeline")
+        return self
 
     @field_validator("types")
     @classmethod

@@ -8,13 +8,15 @@ IBAN's digits never also count as a card or a phone number).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from lockgate.pii.base import Detector
+from lockgate.pii.base import Detector, OffLoopDetector
 from lockgate.pii.candidates import TextScan
 from lockgate.pii.config import PiiConfig
 from lockgate.pii.fields import TextSlot, text_slots
@@ -51,8 +53,8 @@ CACHE_MIN_CHARS = 256  # shorter texts are cheaper to scan than to hash and look
 class PiiScanner:
     def __init__(self, config: PiiConfig) -> None:
         self.config = config
-        wanted = set(DETECTORS) if config.detectors is None else set(config.detectors)
-        unknown = wanted - set(DETECTORS)
+        wanted = set(config.active_detectors())
+        unknown = set(config.detectors or ()) - set(DETECTORS)
         if unknown:
             raise ValueError(f"pii.detectors: unknown {sorted(unknown)}; choose from {sorted(DETECTORS)}")
         # texts already scanned (by content digest) -> their matches; None when disabled
@@ -62,6 +64,10 @@ class PiiScanner:
         ]
         # (registration rank, detector) of those that also run on text without a digit or "@"
         self._unsignalled = [(rank, d) for rank, d in enumerate(self._detectors) if not d.needs_signal]
+        # detectors too slow for the event loop (the NER backend); the cache is then shared with
+        # their worker threads
+        self._off_loop = [d for d in self._detectors if isinstance(d, OffLoopDetector)]
+        self._cache_lock = threading.Lock()
 
     def scan_text(self, text: str) -> Findings:
         limit = self.config.max_scan_chars
@@ -74,6 +80,20 @@ class PiiScanner:
             findings.matches.extend(replace(m, path=slot.path) for m in matches)
             findings.truncated = findings.truncated or not complete
         return findings
+
+    async def scan_request_async(self, body: dict[str, Any]) -> Findings:
+        """`scan_request` for the event loop: in an off-loop detector's executor when one wants a
+        string of `body` (NER on capitalised words), else right here as before."""
+        worker = self._worker_for(body)
+        if worker is None:
+            return self.scan_request(body)
+        return await asyncio.get_running_loop().run_in_executor(worker.executor, self.scan_request, body)
+
+    def _worker_for(self, body: dict[str, Any]) -> OffLoopDetector | None:
+        if not self._off_loop or not self.config.enabled:
+            return None
+        texts = [slot.text for slot in text_slots(body)]
+        return next((d for d in self._off_loop if any(d.wants(t) for t in texts)), None)
 
     def scan_slots(self, body: dict[str, Any]) -> Iterator[tuple[TextSlot, list[Match], bool]]:
         """Per string of `body`: the slot, its matches, and whether it was scanned to the end.
@@ -93,14 +113,16 @@ class PiiScanner:
             return self._scan_uncached(text)
         # chat clients resend the whole conversation every turn: earlier turns are cache hits
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        found = self._cache.get(key)
-        if found is None:
-            found = self._scan_uncached(text)
+        with self._cache_lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return list(found)
+        found = self._scan_uncached(text)
+        with self._cache_lock:
             self._cache[key] = found
             if len(self._cache) > self.config.cache_entries:
                 self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
         return list(found)
 
     def _scan_uncached(self, text: str) -> list[Match]:

@@ -14,6 +14,7 @@ from lockgate.pii.health import health_detector
 from lockgate.pii.identity import national_id_detector
 from lockgate.pii.kinds import DETECTOR_NAMES
 from lockgate.pii.names import name_detector
+from lockgate.pii.ner import ner_detector
 
 DETECTORS: dict[str, DetectorFactory] = {
     "iban": iban_detector,
@@ -25,6 +26,7 @@ DETECTORS: dict[str, DetectorFactory] = {
     "address": address_detector,
     "name": name_detector,
     "health": health_detector,
+    "ner": ner_detector,  # optional: runs only with pii.ner.enabled (PiiConfig.active_detectors)
 }
 if tuple(DETECTORS) != DETECTOR_NAMES:  # pragma: no cover - a registration mistake
     raise RuntimeError(f"pii registry {tuple(DETECTORS)} != kinds.DETECTOR_NAMES {DETECTOR_NAMES}")

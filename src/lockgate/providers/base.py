@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import ClientResponse
 
+from lockgate.providers.capacity import REMOTE, MeasuredCapacity
+
 if TYPE_CHECKING:
-    from lockgate.config.schema import GatewayConfig, ProviderConfig
+    from lockgate.config.schema import DeploymentConfig, GatewayConfig, ProviderConfig
 
 
 class UpstreamConnectError(Exception):
@@ -96,6 +98,15 @@ class Provider(abc.ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "ready": self.is_ready()}
+
+    def for_deployment(self, deployment: DeploymentConfig) -> Provider:
+        """What a deployment on this provider sends through: the provider itself, or a view of it
+        bound to something of that deployment's (a local engine's LoRA adapter)."""
+        return self
+
+    def capacity(self) -> MeasuredCapacity:
+        """What this provider has measured of its capacity; a remote API measures nothing."""
+        return MeasuredCapacity.unmeasured(REMOTE)
 
     @abc.abstractmethod
     async def send(self, path: str, body: bytes, native: NativeCall | None = None) -> UpstreamResponse:

@@ -7,13 +7,16 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 import orjson
 
+from lockgate.engines.adapters import ADAPTER_HEADER, AdapterSpec, collect_specs, resolve_adapter
+from lockgate.engines.attached import AttachedEngine
 from lockgate.engines.models import resolve_model_path
 from lockgate.engines.process import SupervisedProcess, free_port
 from lockgate.providers.base import (
@@ -23,16 +26,25 @@ from lockgate.providers.base import (
     UpstreamReadTimeout,
     UpstreamResponse,
 )
+from lockgate.providers.capacity import MeasuredCapacity
 from lockgate.providers.openai_compat import client_session, post
 
-# Called before an engine starts with (model path, acknowledgements); raises to refuse.
-ServingGate = Callable[[Path, list[str]], None]
+if TYPE_CHECKING:
+    from lockgate.config.schema import DeploymentConfig
+
+
+class ServingGate(Protocol):
+    """Called before an engine starts; raises to refuse the model or one of its LoRA adapters."""
+
+    def __call__(
+        self, model_path: Path, acknowledgements: list[str], adapters: Sequence[Path] = ()
+    ) -> None: ...
 
 
 class Replica:
     __slots__ = ("base_url", "inflight", "process", "stats")
 
-    def __init__(self, process: SupervisedProcess, base_url: str) -> None:
+    def __init__(self, process: SupervisedProcess | AttachedEngine, base_url: str) -> None:
         self.process = process
         self.base_url = base_url
         self.inflight = 0
@@ -59,6 +71,8 @@ def capacity(replicas: list[Replica]) -> dict[str, Any]:
 class LlamaCppProvider(Provider):
     kind = "llamacpp"
     gate: ServingGate | None = None
+    # engine base URLs started by the ``serve --workers`` supervisor: watch them, start none
+    attached: list[str] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,6 +85,25 @@ class LlamaCppProvider(Provider):
         self._headers = {"Content-Type": "application/json"}
         self.model_path: Path | None = None
         self._poll: asyncio.Task[None] | None = None
+        self._peak: tuple[float, float, float] | None = None  # (tokens/s, batch size, unix time)
+        self._measured_at: float | None = None
+        # LoRA adapters of this provider's deployments, served on the one base model
+        self.adapters: list[AdapterSpec] = collect_specs(
+            (d.adapter, d.adapter_scale, f"models.{alias}.deployments.{i}.adapter")
+            for alias, m in self.gateway.models.items() for i, d in enumerate(m.deployments)
+            if d.provider == self.name and d.adapter is not None
+        )  # fmt: skip
+        self.adapter_paths: dict[str, Path] = {}
+        self._adapter_headers = {a.id: {**self._headers, ADAPTER_HEADER: a.id} for a in self.adapters}
+
+    def for_deployment(self, deployment: DeploymentConfig) -> Provider:
+        """A deployment with an adapter gets a view of these replicas that asks for its adapter."""
+        if deployment.adapter is None:
+            return self
+        spec = next(
+            a for a in self.adapters if (a.path, a.scale) == (deployment.adapter, deployment.adapter_scale)
+        )
+        return AdapterRoute(self, spec.id)
 
     def _argv(self, port: int) -> list[str]:
         eng = self.config.engine
@@ -91,14 +124,21 @@ class LlamaCppProvider(Provider):
                 argv += ["--kv-size", str(eng.kv_size)]
             if not eng.prefix_cache:
                 argv.append("--no-prefix-cache")
+        for spec in self.adapters:
+            argv += spec.argv(self.adapter_paths[spec.id])
         return [*argv, *eng.extra_args]
 
     async def start(self) -> None:
         eng = self.config.engine
         assert eng is not None
         self.model_path = resolve_model_path(eng.model, f"providers.{self.name}.engine.model")
+        if self.attached is not None:
+            await self._attach(self.attached)
+            return
+        self.adapter_paths = {a.id: resolve_adapter(a) for a in self.adapters}
         if self.gate is not None:  # the serving gate: registered, pinned, scanned, licensed
-            await asyncio.to_thread(self.gate, self.model_path, list(eng.acknowledge))
+            adapters = list(self.adapter_paths.values())
+            await asyncio.to_thread(self.gate, self.model_path, list(eng.acknowledge), adapters)
         t = self.config.timeouts
         self._session = client_session(self.config.max_connections, t.connect, t.read, t.total)
         logs = self.gateway.state_dir / "logs"
@@ -122,6 +162,15 @@ class LlamaCppProvider(Provider):
             raise
         self._poll = asyncio.create_task(self._poll_stats(), name=f"engine-stats-{self.name}")
 
+    async def _attach(self, urls: list[str]) -> None:
+        t = self.config.timeouts
+        self._session = client_session(self.config.max_connections, t.connect, t.read, t.total)
+        for i, url in enumerate(urls):
+            engine = AttachedEngine(f"{self.name}-{i}", url.removesuffix("/v1") + "/health")
+            self.replicas.append(Replica(engine, url))
+        await asyncio.gather(*(r.process.start() for r in self.replicas))
+        self._poll = asyncio.create_task(self._poll_stats(), name=f"engine-stats-{self.name}")
+
     async def _poll_stats(self) -> None:
         """Keep each replica's measured capacity (its /stats) for describe() and readyz."""
         timeout = aiohttp.ClientTimeout(total=2)
@@ -137,7 +186,45 @@ class LlamaCppProvider(Provider):
                         r.stats = data if isinstance(data, dict) else {}
                     except (aiohttp.ClientError, TimeoutError, ValueError):
                         r.stats = {}
+                self._note_peak()
                 await asyncio.sleep(STATS_INTERVAL)
+
+    def _note_peak(self) -> None:
+        """Keep the highest generation rate the replicas sustained together (summed per poll)."""
+        measured = [
+            r.stats for r in self.replicas if isinstance(r.stats.get("tokens_per_second"), int | float)
+        ]
+        if not measured:
+            return
+        now = time.time()
+        self._measured_at = now
+        rate = sum(float(s["tokens_per_second"]) for s in measured)
+        batch = sum(float(s.get("batch_size") or 0.0) for s in measured)
+        if rate > 0 and (self._peak is None or rate > self._peak[0]):
+            self._peak = (round(rate, 2), round(batch, 2), now)
+
+    def capacity(self) -> MeasuredCapacity:
+        """Measured by the engines themselves (their /stats), summed over replicas."""
+        if self._measured_at is None:
+            batching = bool(self.config.engine and self.config.engine.batching)
+            why = (
+                "no engine replica has reported its rate yet"
+                if batching
+                else "engine.batching is off: the serial engine does not measure its rate"
+            )
+            return MeasuredCapacity.unmeasured(why)
+        now = capacity(self.replicas)
+        rate = float(now.get("tokens_per_second", 0.0))
+        batch = sum(float(r.stats.get("batch_size") or 0.0) for r in self.replicas)
+        peak = self._peak or (None, None, None)
+        return MeasuredCapacity(
+            tokens_per_second=rate, batch_size=round(batch, 2), peak_tokens_per_second=peak[0],
+            peak_batch_size=peak[1], peak_measured_at=peak[2], slots=now.get("parallel"),
+            queue_depth=now.get("queue_depth"), active_sequences=now.get("active_sequences"),
+            kv_cells_used=now.get("kv_cells_used"), kv_cells_cached=now.get("kv_cells_cached"),
+            kv_cells_total=now.get("kv_cells_total"), measured_at=self._measured_at,
+            reason=None if self._peak else "no generation measured since the gateway started",
+        )  # fmt: skip
 
     async def close(self) -> None:
         if self._poll is not None:
@@ -184,8 +271,11 @@ class LlamaCppProvider(Provider):
         count = orjson.loads(data).get("input_tokens")
         return count if isinstance(count, int) else None
 
-    async def send(self, path: str, body: bytes, native: NativeCall | None = None) -> UpstreamResponse:
+    async def send(
+        self, path: str, body: bytes, native: NativeCall | None = None, adapter: str | None = None
+    ) -> UpstreamResponse:
         assert self._session is not None, "provider used before start()"
+        headers = self._adapter_headers[adapter] if adapter is not None else self._headers
         replica = self._pick()
         replica.inflight += 1
 
@@ -193,7 +283,40 @@ class LlamaCppProvider(Provider):
             replica.inflight -= 1
 
         try:
-            return await post(self._session, replica.base_url + path, body, self._headers, done)
+            return await post(self._session, replica.base_url + path, body, headers, done)
         except BaseException:
             done()
             raise
+
+
+class AdapterRoute(Provider):
+    """One adapter deployment's view of a local engine: the same replicas and state, with every
+    request asking the engine for the deployment's LoRA adapter."""
+
+    kind = LlamaCppProvider.kind
+
+    def __init__(self, engine: LlamaCppProvider, adapter: str) -> None:
+        super().__init__(engine.name, engine.config, engine.gateway)
+        self.engine = engine
+        self.adapter = adapter
+
+    def is_ready(self) -> bool:
+        return self.engine.is_ready()
+
+    async def probe(self) -> bool:
+        return await self.engine.probe()
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.engine.describe(), "adapter": self.adapter}
+
+    def capacity(self) -> MeasuredCapacity:
+        return self.engine.capacity()
+
+    def secrets(self) -> list[str]:
+        return self.engine.secrets()
+
+    async def count_tokens(self, chat_body: bytes) -> int | None:
+        return await self.engine.count_tokens(chat_body)
+
+    async def send(self, path: str, body: bytes, native: NativeCall | None = None) -> UpstreamResponse:
+        return await self.engine.send(path, body, native, self.adapter)

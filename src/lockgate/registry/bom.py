@@ -14,7 +14,7 @@ from typing import Any
 
 from cyclonedx.model import ExternalReference, ExternalReferenceType, HashAlgorithm, HashType, Property, XsUri
 from cyclonedx.model.bom import Bom
-from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.component import Component, ComponentType, Pedigree
 from cyclonedx.model.contact import OrganizationalEntity, PostalAddress
 from cyclonedx.model.license import DisjunctiveLicense
 from cyclonedx.output.json import JsonV1Dot6
@@ -61,6 +61,33 @@ def _properties(art: Artifact) -> list[Property]:
     return [Property(name=PREFIX + k, value=str(v)) for k, v in values.items() if v is not None]
 
 
+def _lineage(art: Artifact) -> tuple[list[Property], Pedigree | None]:
+    """A tuned adapter's lineage (``lockgate tune``): properties, and its base model as ancestor."""
+    lineage = art.metadata.get("lineage")
+    if not isinstance(lineage, dict):
+        return [], None
+    base, data = lineage.get("base") or {}, lineage.get("dataset") or {}
+    values: dict[str, Any] = {
+        "tune_run": lineage.get("tune_run"), "base_model": base.get("name"), "base_sha256": base.get("sha256"),
+        "weights_source": base.get("weights_source"), "dataset_sha256": data.get("sha256"),
+        "dataset_size_bytes": data.get("size_bytes"), "dataset_examples": data.get("examples"),
+        "seed": lineage.get("seed"), "hyper_parameters": lineage.get("hyper_parameters"),
+        "libraries": lineage.get("libraries"), "loss_curve": lineage.get("loss_curve"),
+        "eval_run_ids": lineage.get("eval_run_ids"), "personal_data_ack": lineage.get("pii_ack"),
+    }  # fmt: skip
+    props = [
+        Property(name=f"{PREFIX}lineage.{k}", value=v if isinstance(v, str) else json.dumps(v))
+        for k, v in values.items()
+        if v not in (None, [], {})
+    ]
+    ancestor = Component(
+        type=ComponentType.MACHINE_LEARNING_MODEL, name=str(base.get("name") or "base model"),
+        bom_ref=f"{art.id}/base", hashes=[_sha256(base["sha256"])] if base.get("sha256") else [],
+    )  # fmt: skip
+    return props, Pedigree(ancestors=[ancestor], notes=f"LoRA adapter of this base (lockgate tune run "
+                                                          f"{lineage.get('tune_run')})")  # fmt: skip
+
+
 def _component(art: Artifact) -> Component:
     files = [
         Component(
@@ -76,6 +103,7 @@ def _component(art: Artifact) -> Component:
         if art.source_url
         else []
     )
+    lineage, pedigree = _lineage(art)
     return Component(
         type=ComponentType.MACHINE_LEARNING_MODEL,
         name=art.name,
@@ -84,7 +112,8 @@ def _component(art: Artifact) -> Component:
         publisher=art.publisher,
         hashes=[_sha256(art.files[0].sha256)] if len(art.files) == 1 else [],
         licenses=_licence(art),
-        properties=_properties(art),
+        properties=_properties(art) + lineage,
+        pedigree=pedigree,
         external_references=refs,
         components=files,
     )

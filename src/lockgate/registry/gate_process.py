@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ REFUSED, FAILED = 3, 4
 
 
 def run_gate(request: dict[str, Any]) -> None:
+    from lockgate.registry.adapters import check_adapter
     from lockgate.registry.bundled import bundled_model_path, ensure_bundled_registered
     from lockgate.registry.gate import check_servable
     from lockgate.storage.db import open_store
@@ -33,21 +35,25 @@ def run_gate(request: dict[str, Any]) -> None:
     if path.resolve() == bundled_model_path().resolve():
         ensure_bundled_registered(store)
     operator = OperatorConfig.model_validate(request["operator"])
-    check_servable(
-        store, path, operator, list(request["acknowledge"]), verify_hashes=request["verify_hashes"]
-    )
+    acks, verify = list(request["acknowledge"]), bool(request["verify_hashes"])
+    base = check_servable(store, path, operator, acks, verify_hashes=verify)
+    for adapter in request.get("adapters", []):  # LoRA adapters served on this base model
+        check_adapter(store, Path(adapter), base.artifact, operator, acks, verify_hashes=verify)
 
 
 def check_in_child(
-    storage_url: str, model_path: Path, operator: OperatorConfig, acknowledge: list[str], verify_hashes: bool
-) -> None:
-    """Raise ``GateRefused`` with the gate's own message when the child refuses."""
+    storage_url: str, model_path: Path, operator: OperatorConfig, acknowledge: list[str], verify_hashes: bool,
+    adapters: Sequence[Path] = (),
+) -> None:  # fmt: skip
+    """Raise ``GateRefused`` with the gate's own message when the child refuses (``adapters``:
+    LoRA adapters to be served on the model, each checked like a model and against it)."""
     request = {
         "storage_url": storage_url,
         "model_path": str(model_path),
         "operator": operator.model_dump(),
         "acknowledge": acknowledge,
         "verify_hashes": verify_hashes,
+        "adapters": [str(a) for a in adapters],
     }
     done = subprocess.run(
         [sys.executable, "-m", "lockgate.registry.gate_process"],

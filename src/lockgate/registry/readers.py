@@ -17,6 +17,8 @@ from typing import Any
 
 import gguf
 
+from lockgate.registry.adapter_meta import adapter_meta
+
 MAX_HEADER = 100 * 1024 * 1024
 
 
@@ -91,6 +93,7 @@ def read_gguf(path: Path) -> ModelMeta:
         context_length=int(ctx) if ctx is not None else None,
         chat_template=_gguf_str(reader, "tokenizer.chat_template"),
         base_models=_gguf_base_models(reader),
+        extra=adapter_meta(reader).lineage(),  # an adapter's type and base model hash
     )
 
 

@@ -52,7 +52,7 @@ def build_router(
                 alias=alias,
                 provider_name=d.provider,
                 upstream_model=d.model,
-                provider=providers[d.provider],
+                provider=providers[d.provider].for_deployment(d),
                 facts=facts[d.provider],
                 breaker=CircuitBreaker(cfg.breaker.failure_threshold, cfg.breaker.reset_after),
                 weight=d.weight,

@@ -28,20 +28,21 @@ from lockgate.server.console.sessions import SAFE_METHODS, check_csrf, cookie_se
 from lockgate.server.gateway import Gateway
 from lockgate.server.proxy import error_response, read_json
 from lockgate.server.public import GATEWAY, json_response
-from lockgate.server.views import budgets, chain, cutplan, explain, models, traffic
+from lockgate.server.views import budgets, capacity, chain, cutplan, explain, models, traffic
 from lockgate.sovereignty.cuts import add_cut, list_cuts, load_cuts, remove_cut
 from lockgate.sovereignty.drill import UnknownPolicy
 from lockgate.sovereignty.targets import InvalidCutTarget, normalise_target
+from lockgate.usage.load import parse_window
 
 CALLER: web.RequestKey[tuple[Principal, str]] = web.RequestKey("admin_caller", tuple)
 VERIFY_JOBS: web.AppKey[chain.VerifyJobs] = web.AppKey("verify_jobs", chain.VerifyJobs)
 
 
-def caller(request: web.Request) -> tuple[Principal, str]:
+async def caller(request: web.Request) -> tuple[Principal, str]:
     """The principal and channel of an admin request: a key in the headers, else a console session."""
     gw = request.app[GATEWAY]
     if "Authorization" not in request.headers and "x-api-key" not in request.headers:
-        session = cookie_session(request)
+        session = await cookie_session(request)
         if session is not None:
             principal = resolve(gw.auth, session)
             if request.method not in SAFE_METHODS:
@@ -50,9 +51,9 @@ def caller(request: web.Request) -> tuple[Principal, str]:
     return gw.auth.authenticate(request.headers), "api"
 
 
-def _admin(request: web.Request) -> Gateway:
+async def _admin(request: web.Request) -> Gateway:
     gw = request.app[GATEWAY]
-    principal, via = caller(request)
+    principal, via = await caller(request)
     if not principal.is_admin:
         raise PermissionDenied("This route needs an admin key ('lockgate keys create NAME --admin').")
     if gw.store is None:
@@ -73,7 +74,7 @@ async def audit_event(
 def _guarded(fn: Any) -> Any:
     async def wrapper(request: web.Request) -> web.Response:
         try:
-            return await fn(request, _admin(request))  # type: ignore[no-any-return]
+            return await fn(request, await _admin(request))  # type: ignore[no-any-return]
         except GatewayError as err:
             return error_response(err)
 
@@ -330,11 +331,32 @@ async def get_drill(request: web.Request, gw: Gateway) -> web.Response:
         raise InvalidRequest("'with' may only be 'current' (add the cuts in force).", param="with")
     if extra:
         cuts = sorted(set(cuts) | gw.cuts.targets)
+    window = _window(request)
+    figures, store, policies = capacity.measured(gw.providers), gw.store, request.query.getall("policy", [])
+    assert store is not None
+
+    def matrix() -> dict[str, Any]:  # the load is a database read: off the event loop
+        inputs = capacity.drill_inputs(gw.cfg, store, figures, "not measured by this gateway", window)
+        return cutplan.drill_matrix(gw.cfg, list(dict.fromkeys(cuts)), policies, inputs)
+
     try:
-        data = cutplan.drill_matrix(gw.cfg, list(dict.fromkeys(cuts)), request.query.getall("policy", []))
+        data = await asyncio.to_thread(matrix)
     except UnknownPolicy as exc:
         raise InvalidRequest(str(exc), param="policy") from None
     return json_response(data)
+
+
+def _window(request: web.Request) -> int:
+    try:
+        return parse_window(request.query.get("window", "24h"))
+    except ValueError as exc:
+        raise InvalidRequest(f"'window': {exc}.", param="window") from None
+
+
+@_guarded
+async def get_capacity(request: web.Request, gw: Gateway) -> web.Response:
+    """Measured capacity per provider (no I/O: the engines' figures are polled in the background)."""
+    return json_response(capacity.capacity_view(gw.cfg, gw.providers, gw.router.deployments()))
 
 
 @_guarded
@@ -402,6 +424,7 @@ ROUTES = [
     web.get("/admin/explain", get_explain),
     web.get("/admin/cut-plan", get_cut_plan),
     web.get("/admin/drill", get_drill),
+    web.get("/admin/capacity", get_capacity),
     web.get("/admin/usage", get_usage),
     web.get("/admin/budgets", get_budgets),
     web.get("/admin/models", get_models),

@@ -19,6 +19,11 @@ def _query(
             **({"style": "form", "explode": True} if many else {})}  # fmt: skip
 
 
+_WINDOW = (
+    r"^(?:[1-9][0-9]{0,3}m|(?:[1-9][0-9]?|[1-6][0-9]{2}|7[0-3][0-9]|74[0-4])h|(?:[1-9]|[12][0-9]|3[01])d)$"
+)
+
+
 def _with_body(op: Json, media: str, description: str) -> Json:
     schema = {"type": "object"} if media.endswith("json") else {"type": "string"}
     op["responses"]["200"] = {"description": description, "content": {media: {"schema": schema}}}
@@ -68,7 +73,9 @@ def admin_view_paths(op: Callable[..., Json], policies: Iterable[str] = ()) -> J
         "/admin/drill": {"get": op("The drill matrix: alias × policy under simulated cuts", "admin", params=[
             _query("cut", "Simulated cut targets.", target, many=True),
             _query("policy", "Policies to evaluate (default: every policy).", policy, many=True),
-            _query("with", "'current' adds the cuts in force.", {"enum": ["current"]}, many=True)])},
+            _query("with", "'current' adds the cuts in force.", {"enum": ["current"]}, many=True),
+            _query("window", "Load window for the capacity check: 1-9999m, 1-744h or 1-31d (default 24h).",
+                   {"type": "string", "pattern": _WINDOW})])},
         "/admin/usage": {"get": op("Usage and cost per key, team, model, provider or jurisdiction", "admin", params=[
             _query("by", "Dimension.", {"enum": ["key", "team", "model", "provider", "jurisdiction"]}),
             _query("period", "day or month.", {"enum": ["day", "month"]}), _query("since", "Unix seconds.", num)])},

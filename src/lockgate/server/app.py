@@ -9,9 +9,9 @@ import orjson
 from aiohttp import web
 
 from lockgate.errors import GatewayError, InvalidRequest
-from lockgate.server import admin, public
+from lockgate.server import admin, admin_acks, admin_evals, admin_verify, public
 from lockgate.server.console import pages as console
-from lockgate.server.console.sessions import SESSIONS, ConsoleSessions
+from lockgate.server.console.sessions import SESSIONS, console_sessions
 from lockgate.server.gateway import Gateway
 from lockgate.server.openapi import document
 from lockgate.server.proxy import Proxy, error_response
@@ -60,8 +60,11 @@ def build_app(gateway: Gateway) -> web.Application:
     proxy = Proxy(gateway)
     app.add_routes(public.routes(proxy))
     app.add_routes(admin.ROUTES)
+    app.add_routes(admin_acks.ROUTES)
+    app.add_routes(admin_verify.ROUTES)
+    admin_evals.install(app, gateway)
     app[admin.VERIFY_JOBS] = VerifyJobs()
-    app[SESSIONS] = ConsoleSessions()
+    app[SESSIONS] = console_sessions(gateway.store)
     app.add_routes(console.ROUTES)
     spec = orjson.dumps(
         document(gateway.router.routes, gateway.policy.names, cut_targets(gateway),

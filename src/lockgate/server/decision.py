@@ -67,13 +67,14 @@ class Decider:
             names.extend(n for n in asked if n not in names)
         return names
 
-    def decide(
+    async def decide(
         self, principal: Principal, headers: Mapping[str, str], body: dict[str, Any], route: ModelRoute
     ) -> Decision:
         policies = self.base_policies(principal, headers)
         engine = self._engine_for(principal, headers)
         eligible, excluded = engine.filter(policies, route.deployments)
-        findings = self.scanner.scan_request(body) if self.scanner is not None else None
+        # off the loop when the NER backend wants the text (PiiScanner.scan_request_async)
+        findings = await self.scanner.scan_request_async(body) if self.scanner is not None else None
         if findings is None or not (findings or findings.truncated):
             self._require(eligible, excluded, policies, route)
             return Decision(eligible, policies, excluded=excluded)

@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from lockgate import __version__
+from lockgate.server.admin_eval_paths import eval_ack_paths
 from lockgate.server.admin_paths import admin_view_paths
+from lockgate.server.views.capacity import CAPACITY_SCHEMA
 
 Json = dict[str, Any]
 
@@ -374,6 +376,10 @@ def document(
                             "post": _op("Cut a provider/country/law", "admin", "CutRequest", ok_status="201")},
             "/admin/cuts/{target}": {"delete": _op("Restore a cut target", "admin", params=[target_param])},
             "/admin/deployments": {"get": _op("Deployment state (breakers, load)", "admin")},
+            "/admin/capacity": {"get": _op("Measured capacity per provider: tokens/s now and at peak, queue "
+                                           "depth, KV use; null with a reason until measured", "admin",
+                                           ok=CAPACITY_SCHEMA)},
             **admin_view_paths(_op, policies),
+            **eval_ack_paths(_op),
         },
     }  # fmt: skip

@@ -167,7 +167,7 @@ class Proxy(EdgeRelays):
             body = turn.chat
         self._admit(principal, body, ep, rec)
         route = self.gw.router.route(body["model"])
-        decision = self.gw.decider.decide(principal, request.headers, body, route)
+        decision = await self.gw.decider.decide(principal, request.headers, body, route)
         rec.policy = "+".join(decision.policies) or None
         rec.pii_findings = decision.findings
         ordered = route.strategy(decision.candidates)
@@ -208,7 +208,7 @@ class Proxy(EdgeRelays):
         chat = ep.protocol.parse(body, request.headers).chat
         self._admit(principal, chat, ep, rec)
         route = self.gw.router.route(chat["model"])
-        decision = self.gw.decider.decide(principal, request.headers, chat, route)
+        decision = await self.gw.decider.decide(principal, request.headers, chat, route)
         rec.policy = "+".join(decision.policies) or None
         rec.pii_findings = decision.findings
         count: int | None = None

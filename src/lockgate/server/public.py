@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import orjson
 from aiohttp import web
@@ -15,6 +16,8 @@ from lockgate.server.gateway import Gateway
 from lockgate.server.proxy import Proxy, error_response
 
 GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)
+# what /metrics answers when this process is one of several workers (``server.fleetmetrics``)
+EXPOSITION: web.AppKey[Callable[[], Awaitable[bytes]]] = web.AppKey("exposition")
 STARTED = int(time.time())
 
 
@@ -153,4 +156,6 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    expose = request.app.get(EXPOSITION)
+    body = generate_latest() if expose is None else await expose()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

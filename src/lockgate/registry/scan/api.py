@@ -17,6 +17,7 @@ from lockgate.registry.scan.detect import WEIGHT_SUFFIXES, Detection
 from lockgate.registry.scan.gguf_scan import scan_gguf
 from lockgate.registry.scan.hf_scan import iter_files, scan_folder
 from lockgate.registry.scan.model import Finding, ScanReport
+from lockgate.registry.scan.msgpack_scan import scan_msgpack
 from lockgate.registry.scan.pickle_scan import scan_pickle_file, scan_torch_zip
 from lockgate.registry.scan.rules import finding
 from lockgate.registry.scan.safetensors_scan import scan_safetensors
@@ -42,6 +43,7 @@ SCANNERS: dict[str, Scanner] = {
     detect.PICKLE: scan_pickle_file,
     detect.PYTORCH_ZIP: scan_torch_zip,
     detect.HF_FOLDER: scan_folder,
+    detect.MSGPACK: scan_msgpack,
     detect.UNKNOWN: scan_unknown,
 }
 
@@ -54,6 +56,7 @@ PARSE_FAILURES: dict[str, frozenset[str]] = {
     ),
     detect.PICKLE: frozenset({"pickle.malformed", "pickle.unscannable"}),
     detect.PYTORCH_ZIP: frozenset({"pickle.unscannable"}),
+    detect.MSGPACK: frozenset({"msgpack.malformed", "msgpack.unscannable"}),
 }
 
 

@@ -19,10 +19,12 @@ SAFETENSORS = "safetensors"
 PICKLE = "pickle"
 PYTORCH_ZIP = "pytorch-zip"
 HF_FOLDER = "hf-folder"
+MSGPACK = "msgpack"
 UNKNOWN = "unknown"
-FORMATS = (GGUF, SAFETENSORS, PICKLE, PYTORCH_ZIP, HF_FOLDER, UNKNOWN)
+FORMATS = (GGUF, SAFETENSORS, PICKLE, PYTORCH_ZIP, HF_FOLDER, MSGPACK, UNKNOWN)
 
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib", ".dat", ".data", ".pt", ".pth", ".bin", ".ckpt"})
+MSGPACK_SUFFIXES = frozenset({".bin"})
 # Suffixes that promise model weights: a file with one of them that no scanner can parse blocks.
 WEIGHT_SUFFIXES = frozenset({".safetensors", ".gguf", ".bin", ".pt", ".pth", ".ckpt", ".pkl"})
 GGUF_VERSIONS = range(1, 4)
@@ -38,6 +40,8 @@ def expected_formats(path: Path) -> frozenset[str]:
         return frozenset({SAFETENSORS})
     if suffix == ".gguf":
         return frozenset({GGUF})
+    if suffix in MSGPACK_SUFFIXES:  # `.bin`: PyTorch pickles, and spaCy's MessagePack tables
+        return frozenset({PICKLE, PYTORCH_ZIP, MSGPACK})
     if suffix in PICKLE_SUFFIXES:
         return frozenset({PICKLE, PYTORCH_ZIP})
     return frozenset()
@@ -82,6 +86,13 @@ def _zip_members(path: Path) -> list[str] | None:
 
 def _is_pickle_magic(head: bytes) -> bool:
     return len(head) >= 2 and head[0] == 0x80 and head[1] <= 5
+
+
+def _is_msgpack_container(head: bytes) -> bool:
+    """A MessagePack map or array header (spaCy's `.bin` tables start with one)."""
+    if head.startswith(b"\x93NUMPY"):  # a .npy array (spaCy's vectors), not a fixarray
+        return False
+    return bool(head) and (0x80 <= head[0] <= 0x9F or 0xDC <= head[0] <= 0xDF)
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,8 @@ def detect(path: Path) -> Detection:
             # weights name is scanned as a checkpoint (its pickle members are found by magic)
             strong.append(PYTORCH_ZIP)
     weak = [PICKLE] if _is_pickle_magic(head) else []
+    if _is_msgpack_container(head) and not (strong or weak):  # 0x80 0x0N is a pickle's PROTO
+        weak.append(MSGPACK)
     return Detection(expected_formats(path), tuple(strong), tuple(weak), tuple(members or ()))
 
 

@@ -327,6 +327,21 @@ _RULES = [
         "The bytes validate as two layouts (e.g. a safetensors or GGUF file carrying a zip "
         "archive): each loader sees a different file, which is how payloads get past scanners.",
     ),
+    # MessagePack (spaCy / Thinc pipelines)
+    Rule(
+        "msgpack.malformed",
+        _L,
+        False,
+        "File is not one MessagePack value",
+        "Its first byte announced a MessagePack map or array, but the bytes do not decode as one.",
+    ),
+    Rule(
+        "msgpack.unscannable",
+        _L,
+        False,
+        "MessagePack file not decoded",
+        "The decoder (srsly, installed with lockgate[ner]) is missing or the file is too large.",
+    ),
     Rule(
         "file.unparseable",
         _H,

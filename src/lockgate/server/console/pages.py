@@ -27,7 +27,11 @@ from lockgate.server.proxy import error_response
 from lockgate.server.public import GATEWAY, json_response
 
 STATIC = Path(__file__).with_name("static")
-ASSETS = {"console.js": "application/javascript", "console.css": "text/css"}
+ASSETS = {
+    "console.js": "application/javascript",
+    "console-actions.js": "application/javascript",
+    "console.css": "text/css",
+}
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -54,13 +58,13 @@ def _page(name: str, status: int = 200, message: str | None = None) -> web.Strea
 async def shell(request: web.Request) -> web.StreamResponse:
     if not request.path.endswith("/"):
         raise web.HTTPSeeOther("console/")
-    session = cookie_session(request)
+    session = await cookie_session(request)
     if session is None:
         raise web.HTTPSeeOther("signin")
     try:
         resolve(request.app[GATEWAY].auth, session)
     except GatewayError:
-        request.app[SESSIONS].close(session.id)
+        await request.app[SESSIONS].close(session.id)
         raise web.HTTPSeeOther("signin") from None
     return _page("index.html")
 
@@ -80,7 +84,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
             raise PermissionDenied("This key is not an admin key; the console needs one.")
     except GatewayError as err:
         return _page("signin.html", err.status, err.message)
-    session = request.app[SESSIONS].open(None if gw.auth.keyless else hash_secret(key))
+    session = await request.app[SESSIONS].open(None if gw.auth.keyless else hash_secret(key))
     response = web.HTTPSeeOther("./")
     set_cookie(response, request, session)
     _secure(response)
@@ -90,7 +94,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
 async def session_info(request: web.Request) -> web.StreamResponse:
     """The signed-in key and the CSRF token the page sends with every change."""
     try:
-        session = cookie_session(request)
+        session = await cookie_session(request)
         if session is None:
             raise PermissionDenied("Not signed in to the console.", status=401, code="not_signed_in")
         principal = resolve(request.app[GATEWAY].auth, session)
@@ -101,13 +105,13 @@ async def session_info(request: web.Request) -> web.StreamResponse:
 
 
 async def signout(request: web.Request) -> web.StreamResponse:
-    session = cookie_session(request)
+    session = await cookie_session(request)
     if session is not None:
         try:
             check_csrf(request, session)
         except GatewayError as err:
             return _secure(error_response(err))
-        request.app[SESSIONS].close(session.id)
+        await request.app[SESSIONS].close(session.id)
     response = json_response({"signed_out": True})
     clear_cookie(response)
     return _secure(response)

@@ -1,5 +1,6 @@
 """The audit chain as the console shows it: heads, the last signed checkpoint, and
-verification jobs that report how many chains are done (``audit.verify`` per chain)."""
+verification jobs that report how many chains and records are done (``audit.verify`` per chain,
+with its progress hook counting walked records)."""
 
 from __future__ import annotations
 
@@ -50,8 +51,9 @@ class VerifyJob:
     id: str
     started_at: float
     chains: list[str]
-    records: int
+    records: int  # counted when the job started; records written since are walked too
     done: list[dict[str, Any]] = field(default_factory=list)
+    records_done: int = 0  # written by the verifying thread only
     finished_at: float | None = None
     error: str | None = None
 
@@ -59,10 +61,14 @@ class VerifyJob:
         return {
             "id": self.id, "started_at": self.started_at, "finished_at": self.finished_at,
             "state": "failed" if self.error else ("done" if self.finished_at else "running"),
-            "chains_total": len(self.chains), "chains_done": len(self.done), "records": self.records,
+            "chains_total": len(self.chains), "chains_done": len(self.done),
+            "records": max(self.records, self.records_done), "records_done": self.records_done,
             "ok": None if self.finished_at is None or self.error else all(c["ok"] for c in self.done),
             "results": self.done, "error": self.error,
         }  # fmt: skip
+
+    def walked(self, n: int) -> None:
+        self.records_done += n
 
 
 class VerifyJobs:
@@ -88,7 +94,7 @@ class VerifyJobs:
     async def _run(self, engine: Engine, job: VerifyJob) -> None:
         try:
             for chain_id in job.chains:
-                report = await asyncio.to_thread(verify, engine, None, [chain_id])
+                report = await asyncio.to_thread(verify, engine, None, [chain_id], job.walked)
                 job.done.append(report.chains[0].as_dict())
         except Exception as exc:  # reported to the console, not raised into the loop
             job.error = f"{type(exc).__name__}: {exc}"

@@ -1,7 +1,8 @@
 """What a cut or a restore would move, named before it is made, and the drill matrix.
 
 Both use the sovereignty code as it is: ``CutSet.match`` for the kill switch and
-``run_drill`` for the alias × policy matrix.
+``run_drill`` for the alias × policy matrix, with the survivors' capacity against the load that
+would move (``sovereignty.drill_capacity``) when the gateway has a store to read the load from.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from lockgate.config.schema import GatewayConfig
 from lockgate.routing.deployment import Deployment
 from lockgate.sovereignty.cuts import CutSet
 from lockgate.sovereignty.drill import evaluated_policies, run_drill
-
-#: The engine does not report capacity yet; the console says so instead of inventing figures.
-CAPACITY_NOT_REPORTED = "not reported"
+from lockgate.sovereignty.drill_capacity import CapacityInputs
 
 
 def plan(deployments: Iterable[Deployment], current: set[str], target: str, restore: bool) -> dict[str, Any]:
@@ -35,9 +34,9 @@ def plan(deployments: Iterable[Deployment], current: set[str], target: str, rest
             "dark_after": sorted(a["alias"] for a in affected if not a["serving_after"])}  # fmt: skip
 
 
-def drill_matrix(cfg: GatewayConfig, cuts: list[str], policies: list[str]) -> dict[str, Any]:
-    report = run_drill(cfg, cuts, evaluated_policies(cfg, policies))
-    data = report.to_dict()
-    for row in data["aliases"]:
-        row["capacity"] = CAPACITY_NOT_REPORTED
-    return data
+def drill_matrix(
+    cfg: GatewayConfig, cuts: list[str], policies: list[str], capacity: CapacityInputs | None = None
+) -> dict[str, Any]:
+    """The drill as ``lockgate drill --json`` prints it; each row's ``capacity`` is None when
+    there is no load to read (no store)."""
+    return run_drill(cfg, cuts, evaluated_policies(cfg, policies), capacity).to_dict()

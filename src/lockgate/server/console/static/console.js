@@ -248,10 +248,32 @@
       h("section", { class: "card" }, h("h2", {}, "Drill: what survives a cut"),
         h("form", { class: "inline", on: { submit: drill } }, h("label", {}, "Simulated cuts", drillCuts),
           h("label", {}, "With cuts in force", withCurrent), h("button", { type: "submit", id: "drill-run" }, "Run drill")),
-        h("p", { class: "small muted" }, "ok: unaffected · degraded: lost deployments to the cuts · insured: only self-hosted copies serve · dark: nothing serves. Policies known: " + routing.policies.join(", ")),
+        h("p", { class: "small muted" }, "ok: unaffected · degraded: lost deployments to the cuts, or the survivors cannot carry the load that moves · insured: only self-hosted copies serve · dark: nothing serves. Capacity: p95-minute generated tokens/min on each surviving provider after the cut, against its measured (or declared) capacity. Policies known: " + routing.policies.join(", ")),
         drillOut));
     await drill();
   };
+
+  const CAP_CLASS = { covered: "s-ok", short: "s-dark", unknown: "s-degraded" };
+  // one cell's capacity: the survivors' load after the cut against their capacity (tokens/min)
+  function capacityLine(c) {
+    if (!c || c.verdict === "unaffected" || c.verdict === "dark") return null;
+    const label = c.verdict === "short" ? `short ×${c.shortfall_factor}` : c.verdict;
+    return h("div", { class: "small", "data-capacity": c.verdict }, badge(label, CAP_CLASS[c.verdict]),
+      ` moves ${num(c.moved_p95_tokens_per_minute)}/min · `,
+      c.survivors.map((s) => `${s.provider} ${num(s.load_after_tokens_per_minute)}/${s.capacity_tokens_per_minute === null ? "?" : num(s.capacity_tokens_per_minute)}` +
+        (s.capacity_source ? ` ${s.capacity_source}` : "")).join(", "),
+      c.survivors.some((s) => s.capacity_note) ? h("div", { class: "muted" }, [...new Set(c.survivors.map((s) => s.capacity_note).filter(Boolean))].join("; ")) : null);
+  }
+  // the worst capacity verdict of an alias over the evaluated policies
+  function capacitySummary(caps) {
+    const present = caps.filter(Boolean);
+    if (!present.length) return h("span", { class: "muted" }, "no load data (no store)");
+    const short = present.filter((c) => c.verdict === "short");
+    if (short.length) return badge(`short ×${Math.max(...short.map((c) => c.shortfall_factor))}`, "s-dark");
+    if (present.some((c) => c.verdict === "unknown")) return badge("unknown", "s-degraded");
+    if (present.some((c) => c.verdict === "covered")) return badge("covered", "s-ok");
+    return h("span", { class: "muted" }, "no load moves");
+  }
 
   function renderDrill(d) {
     const policies = d.policies;
@@ -263,9 +285,9 @@
         const v = cell(a, p);
         const why = v.lost.map((e) => `${e.deployment}: ${e.detail}`).concat(v.excluded.map((e) => `${e.deployment}: ${e.rule}`));
         return h("td", { "data-status": v.status, title: why.join("\n") }, badge(v.status, "s-" + v.status),
-          h("div", { class: "small" }, v.serving.length ? v.serving.join(", ") : "nothing serves"));
+          h("div", { class: "small" }, v.serving.length ? v.serving.join(", ") : "nothing serves"), capacityLine(v.capacity));
       }),
-      h("td", { class: "muted" }, cell(a, policies[0])?.capacity ?? "not reported")));
+      h("td", { class: "capacity" }, capacitySummary(policies.map((p) => cell(a, p)?.capacity)))));
     return [h("p", {}, "Cuts: ", h("b", {}, d.cuts.length ? d.cuts.join(", ") : "none"), " · ",
       d.ok ? badge("no protected alias goes dark", "s-ok") : badge("dark protected: " + d.dark_protected.join(", "), "s-dark")),
       h("table", { class: "matrix" }, h("thead", {}, head), h("tbody", {}, rows))];
@@ -278,16 +300,29 @@
       const bar = h("progress", { max: 1, value: 0, id: "verify-progress" });
       const label = h("span", { class: "small" }, " starting…");
       verifyOut.replaceChildren(bar, label);
-      let job = await api("audit/verify", { method: "POST" });
-      while (job.state === "running") {
-        bar.max = Math.max(1, job.chains_total); bar.value = job.chains_done;
-        label.textContent = ` ${job.chains_done} of ${job.chains_total} chains, ${num(job.records)} records`;
-        await new Promise((r) => setTimeout(r, 300));
-        job = await api("audit/verify/" + job.id);
+      // the progress streams back on this one connection (JSON lines), so it works whichever
+      // worker or instance runs the job
+      const resp = await fetch(new URL("audit/verify-stream", ADMIN), { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf } });
+      if (resp.status === 401) { location.href = "signin"; throw new Error("signed out"); }
+      if (!resp.ok) { const body = await resp.json(); throw new Error(body.error ? body.error.message : resp.statusText); }
+      const reader = resp.body.getReader(), decoder = new TextDecoder();
+      let job = null, buffered = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffered += decoder.decode(value, { stream: true });
+        const lines = buffered.split("\n");
+        buffered = lines.pop();
+        for (const line of lines.filter(Boolean)) {
+          job = JSON.parse(line);
+          bar.max = Math.max(1, job.records); bar.value = Math.min(job.records_done, bar.max);
+          label.textContent = ` ${num(job.records_done)} of ${num(job.records)} records, ${job.chains_done} of ${job.chains_total} chains`;
+        }
       }
-      bar.max = Math.max(1, job.chains_total); bar.value = bar.max;
+      if (!job || job.state === "running") throw new Error("The verification stream ended early; try again.");
+      bar.max = Math.max(1, job.records); bar.value = bar.max;
       verifyOut.replaceChildren(bar, h("p", { id: "verify-result" }, job.ok ? badge("chain intact", "s-ok") : badge(job.error || "problems found", "s-dark"),
-        ` ${job.chains_done} chain(s), ${num(job.records)} records, ${((job.finished_at - job.started_at) * 1000).toFixed(0)} ms`),
+        ` ${job.chains_done} chain(s), ${num(job.records_done)} records walked, ${((job.finished_at - job.started_at) * 1000).toFixed(0)} ms`),
         table(["chain", "records", "last seq", "signed up to", "unsealed", "first problem"], job.results.map((c) => [c.chain_id, num(c.records), dash(c.last_seq), num(c.last_signed_seq), num(c.unsealed),
           c.first_problem ? `seq ${c.first_problem.seq}: ${c.first_problem.kind}: ${c.first_problem.detail}` : "none"])));
     }
@@ -375,8 +410,13 @@
         h("h3", {}, "Scan findings"), table(["severity", "rule", "location", "message", "blocking"], a.scan_findings.map((f) => [sev(f.severity), h("code", {}, dash(f.rule)), h("code", {}, dash(f.location)), dash(f.message), f.blocking ? "yes" : "no"])),
         h("h3", {}, `Licence: ${a.licence.spdx}${a.licence.name ? " · " + a.licence.name : ""}`),
         table(["rule", "blocking", "message", "resolution"], a.licence_findings.map((f) => [h("code", {}, f.rule), f.blocking ? badge("blocks", "s-dark") : "duty", f.message, f.resolution])),
-        h("h3", {}, "Acknowledgements"), table(["rule", "by", "reason", "when"], a.acknowledgements.map((k) => [h("code", {}, k.rule), k.by, k.reason, when(k.at)])))));
+        h("h3", {}, "Acknowledgements"), table(["rule", "by", "reason", "when"], a.acknowledgements.map((k) => [h("code", {}, k.rule), k.by, k.reason, when(k.at)])),
+        a.unacknowledged.length ? ext.ackForm(a) : null)));
   };
+
+  // ---- shared with console-actions.js (evaluations, keys, acknowledgements) -------------
+  const ext = { pages, h, api, q, show, table, badge, errorBox, when, num, dash, ADMIN, route: () => route() };
+  window.LockgateConsole = ext;
 
   // ---- routing & start ------------------------------------------------------------------
   async function route() {
