@@ -24,6 +24,7 @@ EXPECTED_LABELS = {
     "lockgate[auth+audit]",
     "lockgate[auth+policy+audit]",
     "lockgate[all]",
+    "lockgate[all, 2 workers]",
 }
 
 

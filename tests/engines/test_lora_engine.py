@@ -39,6 +39,21 @@ def test_steps_take_turns_over_the_active_adapters() -> None:
     assert next_group([None, "other"], "support") is None  # the last group left: wrap around
 
 
+def test_an_adapter_keeps_the_context_for_its_quantum_of_steps() -> None:
+    active = [None, "support", None]
+    order: list[str | None] = []
+    last: str | None = None
+    steps = 0
+    for _ in range(10):
+        group = next_group(active, last, steps, quantum=4)
+        steps = steps + 1 if group == last else 1
+        last = group
+        order.append(group)
+    assert order == [None] * 4 + ["support"] * 4 + [None] * 2
+    assert next_group(["support"], None, 9, quantum=4) == "support"  # alone: every step
+    assert next_group(["support", "other"], "gone", 1, quantum=4) == "other"  # its group ended early
+
+
 @pytest.fixture(scope="module")
 def adapters(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("lora-files")

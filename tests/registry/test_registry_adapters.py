@@ -99,7 +99,9 @@ def test_an_adapter_of_another_kind_is_refused(
 ) -> None:
     path = _lora(tmp_path, adapter_type="control_vector")
     add(bundled_engine, path, APACHE)
-    with pytest.raises(GateRefused, match=r"adapter\.type is 'control_vector'; expected 'adapter' and 'lora'"):
+    with pytest.raises(
+        GateRefused, match=r"adapter\.type is 'control_vector'; expected 'adapter' and 'lora'"
+    ):
         check_adapter(bundled_engine, path, base, EU, [])
 
 
@@ -128,15 +130,34 @@ def test_an_adapter_made_on_another_base_is_refused_naming_both_hashes(
     assert f"pinned as SHA-256 {BUNDLED_SHA256}" in message
 
 
-def test_a_base_hash_in_the_registry_lineage_is_checked_too(
+def test_a_base_hash_in_the_registry_record_is_checked_too(
     bundled_engine: Engine, base: Artifact, tmp_path: Path
 ) -> None:
     path = _lora(tmp_path)  # the file states no base
     add(bundled_engine, path, AddOptions(licence="Apache-2.0", metadata={LINEAGE_KEY: "CD" * 32}))
+    with pytest.raises(GateRefused, match=r"SHA-256 cdcd.* \(its registry record metadata\.base_sha256\)"):
+        check_adapter(bundled_engine, path, base, EU, [])
+
+
+def test_the_base_hash_in_a_tune_lineage_is_checked_too(
+    bundled_engine: Engine, base: Artifact, tmp_path: Path
+) -> None:
+    path = _lora(tmp_path)
+    lineage = {"kind": "lora-adapter", "base": {"name": "other", "sha256": "12" * 32}}
+    add(bundled_engine, path, AddOptions(licence="Apache-2.0", metadata={"lineage": lineage}))
     with pytest.raises(
-        GateRefused, match=r"SHA-256 cdcd.* \(its registry lineage \(metadata.base_sha256\)\)"
+        GateRefused, match=r"SHA-256 1212.* \(its registry record metadata\.lineage\.base\.sha256\)"
     ):
         check_adapter(bundled_engine, path, base, EU, [])
+
+
+def test_a_tune_lineage_naming_the_served_base_passes(
+    bundled_engine: Engine, base: Artifact, tmp_path: Path
+) -> None:
+    path = _lora(tmp_path, base_sha256=BUNDLED_SHA256)
+    lineage = {"kind": "lora-adapter", "base": {"name": "bundled:smollm2", "sha256": BUNDLED_SHA256}}
+    add(bundled_engine, path, AddOptions(licence="Apache-2.0", metadata={"lineage": lineage}))
+    check_adapter(bundled_engine, path, base, EU, [])
 
 
 def test_a_stated_base_hash_that_is_no_hash_is_refused(

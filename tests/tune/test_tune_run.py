@@ -37,7 +37,7 @@ from lockgate.tune import pipeline
 from lockgate.tune.errors import PersonalDataFound, TuneError
 from lockgate.tune.spec import load_spec
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(900)]  # a loaded 2-core machine is slow
 IBAN = "DE89 3704 0044 0532 0130 00"
 
 
@@ -161,10 +161,11 @@ def test_the_ml_bom_names_the_lineage(run: Run) -> None:
 def test_models_show_and_tune_show_print_it(run: Run) -> None:
     rec = run.outcome.record
     cfg = str(run.folder / "lockgate.yaml")
-    shown = CliRunner().invoke(cli, ["models", "show", rec.adapter["artifact_id"], "-c", cfg])
+    wide = {"COLUMNS": "400"}  # rich wraps long values to the terminal's width
+    shown = CliRunner().invoke(cli, ["models", "show", rec.adapter["artifact_id"], "-c", cfg], env=wide)
     assert shown.exit_code == 0, shown.output
     assert "lineage.base" in shown.output and BUNDLED_SHA256[:16] in shown.output
-    listed = CliRunner().invoke(cli, ["tune", "list", "-c", cfg])
+    listed = CliRunner().invoke(cli, ["tune", "list", "-c", cfg], env=wide)
     assert listed.exit_code == 0 and rec.run_id[:10] in listed.output
     detail = CliRunner().invoke(cli, ["tune", "show", rec.run_id, "-c", cfg, "--json"])
     assert json.loads(detail.output)["adapter"]["sha256"] == rec.adapter["sha256"]
@@ -245,6 +246,8 @@ def test_original_weights_are_used_when_a_local_folder_has_them(tune_dir: Path) 
     from lockgate.tune import train
 
     model, tok = train.load_base(train.BaseSource(bundled_model_path()))
+    model.hf_quantizer = None  # dequantized already: save it as a plain Hugging Face folder
+    del model.config.quantization_config
     folder = tune_dir / "hf"
     model.save_pretrained(folder)
     tok.save_pretrained(folder)

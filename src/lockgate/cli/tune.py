@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,10 @@ def _print_outcome(rec: Any, run_dir: Path) -> None:
     )
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @click.group()
 def tune() -> None:
     """Fine-tune a served model on your data (LoRA), with provenance and a measured gain."""
@@ -119,6 +124,7 @@ def run_cmd(spec_file: Path, ack: str | None, resume: bool, no_eval: bool, confi
     cfg = load(config_path)
     console = Console(stderr=True)
     reporter = _Reporter(console)
+    signal.signal(signal.SIGTERM, _interrupted)  # so the evaluation gateway is stopped on `kill` too
     try:
         spec = load_spec(spec_file)
         from lockgate.tune import pipeline

@@ -117,12 +117,17 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return i
 
 
-def next_group(adapters: Iterable[str | None], last: str | None) -> str | None:
-    """The adapter whose turn comes after ``last`` (None: the base model) among those of the
-    active sequences, in name order with the base model first: round-robin."""
+def next_group(
+    adapters: Iterable[str | None], last: str | None, steps: int = 1, quantum: int = 1
+) -> str | None:
+    """The adapter whose sequences a step decodes (None: the base model): ``last`` again while it
+    has decoded fewer than ``quantum`` steps in a row and still has sequences, else the next one
+    after it among the active sequences' adapters, in name order with the base model first."""
     present = sorted({a or "" for a in adapters})
     if not present:
         return None
+    if steps < quantum and (last or "") in present:
+        return last
     later = [a for a in present if a > (last or "")]
     return (later[0] if later else present[0]) or None
 
@@ -432,10 +437,9 @@ class BatchEngine:
         return chain
 
     def _next_group(self) -> str | None:
-        adapters = [s.adapter for s in self.active]
-        if self._turn_steps < self.adapter_quantum and self._turn in adapters:
-            return self._turn
-        return next_group(adapters, self._turn)
+        return next_group(
+            (s.adapter for s in self.active), self._turn, self._turn_steps, self.adapter_quantum
+        )
 
     def _plan(self, group: str | None) -> list[tuple[Sequence, int]]:
         plan: list[tuple[Sequence, int]] = []

@@ -3,8 +3,9 @@
 llama.cpp's adapters (``convert_lora_to_gguf.py``, ``lockgate tune``) carry
 ``general.type = "adapter"``, ``adapter.type = "lora"`` and ``adapter.lora.alpha``;
 ``lockgate tune`` adds ``lockgate.base.sha256``, the SHA-256 of the base GGUF it was trained
-on.  Registration keeps these in the artifact's metadata (``LINEAGE_KEY`` for the base hash),
-so the serving gate can refuse an adapter on a base it was not made for.
+on.  Registration keeps these in the artifact's metadata (``LINEAGE_KEY`` for the base hash;
+``lockgate tune`` also records the base in its own lineage), so the serving gate can refuse an
+adapter on a base it was not made for.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ ADAPTER_TYPE_KEY = "adapter.type"
 ALPHA_KEY = "adapter.lora.alpha"
 BASE_SHA256_KEY = "lockgate.base.sha256"
 LINEAGE_KEY = "base_sha256"  # the base model's SHA-256 in an artifact's metadata
+TUNE_LINEAGE_KEY = "lineage"  # ``lockgate tune``'s lineage record: {"base": {"sha256": ...}, ...}
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,16 @@ def adapter_meta(reader: gguf.GGUFReader) -> AdapterMeta:
         alpha=float(alpha) if isinstance(alpha, int | float) else None,
         base_sha256=base.lower() if base else None,
     )
+
+
+def recorded_base_hashes(metadata: dict[str, Any]) -> dict[str, str]:
+    """The base model hashes an artifact's record states, by where it states them."""
+    found: dict[str, Any] = {f"metadata.{LINEAGE_KEY}": metadata.get(LINEAGE_KEY)}
+    lineage = metadata.get(TUNE_LINEAGE_KEY)
+    base = lineage.get("base") if isinstance(lineage, dict) else None
+    if isinstance(base, dict):
+        found[f"metadata.{TUNE_LINEAGE_KEY}.base.sha256"] = base.get("sha256")
+    return {where: str(value) for where, value in found.items() if value}
 
 
 def read_adapter_meta(path: Path) -> AdapterMeta:

@@ -5,8 +5,9 @@ An adapter is a model artifact like any other: it passes the same checks as a ba
 same refusals.  Then it must be what it claims to be for the engine: a GGUF LoRA adapter
 (``general.type = adapter``, ``adapter.type = lora``) for the base model's architecture; and
 when the file (``lockgate.base.sha256``, written by ``lockgate tune``) or its registry record
-(lineage, ``metadata.base_sha256``) names the base model it was trained on, that base's
-SHA-256 must be the one pinned for the base model being served.
+(``metadata.base_sha256``, or ``lockgate tune``'s ``metadata.lineage.base.sha256``) names the
+base model it was trained on, that base's SHA-256 must be the one pinned for the base model
+being served.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from sqlalchemy import Engine
 
 from lockgate.registry.adapter_meta import (
     BASE_SHA256_KEY,
-    LINEAGE_KEY,
     AdapterMeta,
     read_adapter_meta,
+    recorded_base_hashes,
 )
 from lockgate.registry.config import OperatorConfig
 from lockgate.registry.errors import GateRefused
@@ -80,8 +81,11 @@ def _check_architecture(a: _Adapter) -> None:
 
 
 def _check_base(a: _Adapter) -> None:
-    claims = {f"its GGUF metadata {BASE_SHA256_KEY}": a.meta.base_sha256,
-              f"its registry lineage (metadata.{LINEAGE_KEY})": a.artifact.metadata.get(LINEAGE_KEY)}  # fmt: skip
+    claims = {f"its GGUF metadata {BASE_SHA256_KEY}": a.meta.base_sha256}
+    claims |= {
+        f"its registry record {where}": value
+        for where, value in recorded_base_hashes(a.artifact.metadata).items()
+    }
     stated = {where: str(value).strip().lower() for where, value in claims.items() if value}
     if not stated:
         return

@@ -18,10 +18,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine
 
+from lockgate.eval.backend import OpenAIBackend
 from lockgate.eval.metrics import bootstrap, compute
 from lockgate.eval.results import ItemResult, ModelSpec
 from lockgate.eval.scorers import ScorerConfigError, build_scorers
-from lockgate.eval.session import RunRequest, execute, new_run_id
+from lockgate.eval.session import RunOutcome, RunRequest, execute, new_run_id
 from lockgate.eval.suite import SuiteError
 from lockgate.registry.artifacts import AddOptions, add
 from lockgate.registry.records import Artifact, find_artifact
@@ -33,6 +34,7 @@ from lockgate.tune.record import EvalSummary
 from lockgate.tune.spec import EvalSpec
 
 SUITE_FILE = "heldout.jsonl"
+CALL_TIMEOUT_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,18 @@ def difference(results: list[ItemResult]) -> Difference | None:
     return Difference(sum(diffs) / len(diffs), low, high, len(diffs))
 
 
+async def _execute(req: RunRequest, on_result: Callable[[ItemResult], None] | None) -> RunOutcome:
+    """The eval run, with a patient client: a busy CPU engine may queue a request for minutes,
+    and a client that gives up makes the engine do the work twice."""
+    backend = OpenAIBackend(
+        req.base_url, req.api_key, f"eval:{req.run_id}", req.retry, timeout_s=CALL_TIMEOUT_S
+    )
+    try:
+        return await execute(req, on_result=on_result, backend=backend)
+    finally:
+        await backend.close()
+
+
 def run_eval(
     run_dir: Path,
     heldout: list[tuple[int, Example]],
@@ -121,7 +135,7 @@ def run_eval(
         store.dispose()
     with served(plan) as base_url:
         req.base_url = base_url
-        outcome = asyncio.run(execute(req, on_result=on_result))
+        outcome = asyncio.run(_execute(req, on_result))
     metrics = compute(outcome.runner.results, [BASE_ALIAS, TUNED_ALIAS])
     scores: dict[str, dict[str, Any]] = {
         label: {

@@ -27,6 +27,7 @@ try:
     import torch
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
     from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+    from transformers.utils import logging as hf_logging
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise MissingExtra(
         f"lockgate tune needs the 'tune' extra ({exc.name} is missing): pip install 'lockgate[tune]'"
@@ -73,6 +74,7 @@ _BASES: dict[BaseSource, tuple[Any, Any]] = {}
 def load_base(source: BaseSource) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load once per process (dequantizing takes tens of seconds); callers get their own copy."""
     if source not in _BASES:
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # the run shows its own
         if source.weights is not None:
             tok = AutoTokenizer.from_pretrained(source.weights, local_files_only=True)
             model = AutoModelForCausalLM.from_pretrained(
