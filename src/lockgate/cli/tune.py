@@ -137,6 +137,7 @@ def run_cmd(spec_file: Path, ack: str | None, resume: bool, no_eval: bool, confi
     except KeyboardInterrupt:
         raise click.ClickException(
             f"interrupted; checkpoints are kept. Resume with: lockgate tune run {spec_file} --resume"
+            + (f" -c {config_path}" if config_path else "")
         ) from None
     finally:
         reporter.close()

@@ -167,7 +167,9 @@ class DeploymentConfig(Strict):
             "Registered and hash-pinned like any model file (serving gate). See docs/engine.md."
         ),
     )
-    adapter_scale: float = Field(1.0, gt=0, le=4, description="How strongly the adapter applies (0 < s <= 4).")
+    adapter_scale: float = Field(
+        1.0, gt=0, le=4, description="How strongly the adapter applies (0 < s <= 4)."
+    )
 
     @field_validator("adapter")
     @classmethod

@@ -61,7 +61,9 @@ def build_gateway(cfg: GatewayConfig, host: str, port: int, *, audit_socket: str
         if cfg.audit.writer == "process":
             a = cfg.audit
             sink = (
-                SocketAuditSink(audit_socket, a.queue_max, on_failure=a.on_writer_failure, wait_max=a.writer_wait)
+                SocketAuditSink(
+                    audit_socket, a.queue_max, on_failure=a.on_writer_failure, wait_max=a.writer_wait
+                )
                 if audit_socket is not None
                 else ProcessAuditSink(
                     worker_settings(cfg), a.queue_max, on_failure=a.on_writer_failure, wait_max=a.writer_wait
