@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -222,6 +223,35 @@ class LoggingConfig(Strict):
     access_log: bool = False
 
 
+class TracingConfig(Strict):
+    """OpenTelemetry traces of every request, exported over OTLP/HTTP (docs/tracing.md)."""
+
+    enabled: bool = Field(False, description="Export a span tree per request; off costs nothing per request.")
+    endpoint: str = Field(
+        "http://127.0.0.1:4318/v1/traces", description="OTLP/HTTP traces endpoint of the collector."
+    )
+    service_name: str = Field("lockgate", min_length=1, description="The service.name resource attribute.")
+    sample_ratio: float = Field(
+        1.0, ge=0.0, le=1.0, description="Share of new traces kept; a sampled caller's traceparent wins."
+    )
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Headers sent to the collector (use ${ENV} for tokens)."
+    )
+    timeout: float = Field(
+        5.0, gt=0, description="Seconds one export may take (also bounds the flush at stop)."
+    )
+    export_interval: float = Field(2.0, gt=0, description="Seconds between batched exports.")
+    queue_size: int = Field(2048, ge=1, description="Finished spans held for export; more are dropped.")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        url = urlsplit(value)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise ValueError("must be an http:// or https:// URL, e.g. http://collector:4318/v1/traces")
+        return value
+
+
 class EvalConfig(Strict):
     runs_dir: Path = Field(
         Path("eval-runs"),
@@ -275,6 +305,9 @@ class GatewayConfig(Strict):
     )
     eval: EvalConfig = Field(
         default_factory=EvalConfig, description="Evaluation runs the console lists and opens."
+    )
+    tracing: TracingConfig = Field(
+        default_factory=TracingConfig, description="OpenTelemetry traces over OTLP (off by default)."
     )
 
     @model_validator(mode="after")

@@ -26,6 +26,7 @@ from lockgate.errors import (
 from lockgate.metrics import METRICS
 from lockgate.providers.base import NativeCall, UpstreamConnectError, UpstreamReadTimeout, UpstreamResponse
 from lockgate.routing.deployment import Deployment
+from lockgate.tracing import NOOP_SPAN, NOOP_TRACER, Span, Tracer
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 BREAKER_STATUS = frozenset({500, 502, 503, 504})
@@ -84,7 +85,9 @@ async def forward(
     ordered: Sequence[Deployment],
     call_for: Callable[[Deployment], UpstreamCall],
     retry: RetryConfig,
+    tracer: Tracer = NOOP_TRACER,
 ) -> Outcome:
+    """``tracer``: one client span per attempt (retry number, deployment, provider, status)."""
     last: GatewayError | None = None
     tried: set[int] = set()
     attempts = 0
@@ -106,25 +109,31 @@ async def forward(
         attempts += 1
         last_dep = dep
         dep.stats.inflight += 1
+        span: Span = NOOP_SPAN
         try:
             path, body, native = call_for(dep)
+            span = tracer.attempt(dep.name, dep.provider_name, dep.upstream_model, path, attempts - 1)
             resp = await dep.provider.send(path, body, native)
         except (UpstreamConnectError, UpstreamReadTimeout) as exc:
             dep.stats.inflight -= 1
             dep.breaker.record_failure()
             last, short = _transport_failure(dep, exc)
             reasons.append(f"{dep.name}: {short}")
+            _end(span, None, short)
             continue
-        except BaseException:
+        except BaseException as exc:
             dep.stats.inflight -= 1
             dep.breaker.release()
+            _end(span, None, type(exc).__name__)
             raise
         if resp.status in RETRYABLE_STATUS:
             dep.stats.inflight -= 1
             retry_after = _retry_after(resp)
+            _end(span, resp.status, f"http_{resp.status}")
             last = await _overloaded(dep, resp, retry_after)
             reasons.append(f"{dep.name}: HTTP {resp.status}")
             continue
+        _end(span, resp.status, f"http_{resp.status}" if resp.status >= 400 else None)
         dep.breaker.record_success()
         reason = "primary" if not reasons else "fallback after " + "; ".join(reasons)
         return Outcome(dep, resp, attempts, reason)
@@ -139,6 +148,14 @@ async def forward(
         raise last
     finally:
         last = None  # the traceback keeps this frame: a local naming the error would make a cycle
+
+
+def _end(span: Span, status: int | None, error_type: str | None) -> None:
+    if status is not None:
+        span.set("http.response.status_code", status)
+    if error_type is not None:
+        span.fail(error_type)
+    span.end()
 
 
 async def _overloaded(dep: Deployment, resp: UpstreamResponse, retry_after: float | None) -> GatewayError:

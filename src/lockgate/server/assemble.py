@@ -16,6 +16,7 @@ from lockgate.registry.gate_process import check_in_child
 from lockgate.server.gateway import Gateway
 from lockgate.storage.db import open_store
 from lockgate.stored.responses import build_response_store
+from lockgate.tracing import build_tracer
 from lockgate.usage.shared import build_limiter
 
 
@@ -52,6 +53,8 @@ def build_gateway(cfg: GatewayConfig, host: str, port: int, *, audit_socket: str
     store = open_store(cfg.storage_url())
     check_ner_pipeline(cfg)  # before the Gateway's PiiScanner loads the pipeline
     gw = Gateway(cfg, store, host, port)
+    # in the serving process itself (each serve --workers worker builds its own exporter)
+    gw.tracer = gw.decider.tracer = build_tracer(cfg.tracing, gw.instance)
     limits = cfg.limits
     if limits.keys or limits.teams or limits.default_key:  # no limits configured: nothing to count
         limiter = build_limiter(limits, store, gw.instance)

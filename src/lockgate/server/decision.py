@@ -11,11 +11,13 @@ from lockgate.auth.keys import Principal
 from lockgate.config.schema import GatewayConfig
 from lockgate.errors import InvalidRequest, PermissionDenied, PolicyDenied
 from lockgate.pii.detector import PiiScanner
+from lockgate.pii.findings import Findings
 from lockgate.routing.deployment import Deployment
 from lockgate.routing.router import ModelRoute
 from lockgate.sovereignty.cuts import CutSet
 from lockgate.sovereignty.policy import Exclusion, PolicyEngine
 from lockgate.sovereignty.targets import InvalidCutTarget, normalise_target
+from lockgate.tracing import NOOP_TRACER, Span, Tracer
 
 if TYPE_CHECKING:
     from lockgate.pii.redact import Restorer
@@ -50,6 +52,7 @@ class Decider:
         self.action = cfg.pii.action
         self.pii = cfg.pii
         self.team_policies = cfg.policies.teams
+        self.tracer: Tracer = NOOP_TRACER  # server.assemble installs the configured one
 
     def base_policies(self, principal: Principal, headers: Mapping[str, str]) -> list[str]:
         names: list[str] = []
@@ -70,11 +73,37 @@ class Decider:
     async def decide(
         self, principal: Principal, headers: Mapping[str, str], body: dict[str, Any], route: ModelRoute
     ) -> Decision:
+        """Traced as a ``lockgate.policy`` span with a ``lockgate.pii_scan`` child."""
+        with self.tracer.span("lockgate.policy") as span:
+            decision = await self._decide(principal, headers, body, route, span)
+            if span.recording:
+                span.set("lockgate.policy", "+".join(decision.policies))
+                span.set("lockgate.eligible", [d.name for d in decision.candidates])
+                span.set("lockgate.excluded", [e.deployment for e in decision.excluded])
+                span.set("lockgate.redacted", bool(decision.redacted_for))
+            return decision
+
+    async def _decide(
+        self,
+        principal: Principal,
+        headers: Mapping[str, str],
+        body: dict[str, Any],
+        route: ModelRoute,
+        span: Span,
+    ) -> Decision:
         policies = self.base_policies(principal, headers)
+        if span.recording:
+            span.set("lockgate.policy", "+".join(policies))
         engine = self._engine_for(principal, headers)
         eligible, excluded = engine.filter(policies, route.deployments)
-        # off the loop when the NER backend wants the text (PiiScanner.scan_request_async)
-        findings = await self.scanner.scan_request_async(body) if self.scanner is not None else None
+        findings: Findings | None = None
+        if self.scanner is not None:
+            with self.tracer.span("lockgate.pii_scan") as scan:
+                # off the loop when the NER backend wants the text (PiiScanner.scan_request_async)
+                findings = await self.scanner.scan_request_async(body)
+                if scan.recording:  # the types found, never the values
+                    scan.set("lockgate.pii.types", sorted(findings.counts))
+                    scan.set("lockgate.pii.truncated", findings.truncated)
         if findings is None or not (findings or findings.truncated):
             self._require(eligible, excluded, policies, route)
             return Decision(eligible, policies, excluded=excluded)

@@ -32,6 +32,7 @@ from lockgate.sovereignty.cuts import CutSet, load_cuts
 from lockgate.sovereignty.facts import ResolvedFacts, resolve_facts
 from lockgate.sovereignty.policy import PolicyEngine
 from lockgate.stored.responses import ResponseStore
+from lockgate.tracing import NOOP_TRACER, Tracer
 from lockgate.usage.pricing import Pricer
 
 log = logging.getLogger("lockgate")
@@ -76,6 +77,7 @@ class Gateway:
         self.responses: ResponseStore | None = None
         self.responses_off = "no store is configured"
         self.pricer = Pricer()
+        self.tracer: Tracer = NOOP_TRACER  # server.assemble installs the configured one
         self._tasks: list[asyncio.Task[None]] = []
         self._secrets = {name: p.secrets() for name, p in self.providers.items()}
 
@@ -167,6 +169,7 @@ class Gateway:
                 await sink.close()
             except Exception as exc:
                 log.error("sink %s failed to close cleanly: %s", type(sink).__name__, exc)
+        await self.tracer.close()  # flush the spans still queued for the collector
 
     def describe(self) -> dict[str, Any]:
         return {name: p.describe() for name, p in self.providers.items()}

@@ -96,6 +96,7 @@ class Proxy(EdgeRelays):
         self.gw = gateway
         self.log_content = gateway.cfg.audit.enabled and gateway.cfg.audit.log_content
         self.sessions = Sessions(gateway.responses, gateway.responses_off)
+        self.tracer = gateway.tracer  # chosen once at start-up: the no-op one unless tracing is on
 
     async def handle(
         self, request: web.Request, ep: Endpoint, work: Work | None = None
@@ -112,26 +113,31 @@ class Proxy(EdgeRelays):
             endpoint=ep.name,
         )
         ack = Ack(self.gw, rec, t0)
-        try:
+        span = self.tracer.request(request.method, request.path, request.headers)
+        with span:
             try:
-                resp = await (work or self._handle)(request, ep, rec, ack)
-            except GatewayError as err:
-                rec.status, rec.error_type = err.status, err.code or err.type
-                if err.tried is not None:  # the body did reach a provider: record where
-                    dep, rec.attempts, rec.route_reason = err.tried
-                    rec.deployment, rec.provider, rec.jurisdiction = (
-                        dep.name,
-                        dep.provider_name,
-                        dep.facts.jurisdiction,
-                    )
-                resp = protocol_error(ep.protocol, err, rec.request_id)
-            await ack()
-            return resp
-        finally:
-            ack.settle_unacknowledged()
+                try:
+                    resp = await (work or self._handle)(request, ep, rec, ack)
+                except GatewayError as err:
+                    rec.status, rec.error_type = err.status, err.code or err.type
+                    if err.tried is not None:  # the body did reach a provider: record where
+                        dep, rec.attempts, rec.route_reason = err.tried
+                        rec.deployment, rec.provider, rec.jurisdiction = (
+                            dep.name,
+                            dep.provider_name,
+                            dep.facts.jurisdiction,
+                        )
+                    resp = protocol_error(ep.protocol, err, rec.request_id)
+                await ack()
+                return resp
+            finally:
+                ack.settle_unacknowledged()
+                span.record(rec)  # the outcome on the request's span: models, route, usage, status
 
     def _authenticate(self, request: web.Request, rec: RequestRecord) -> Principal:
-        principal = self.gw.auth.authenticate(request.headers)
+        with self.tracer.span("lockgate.auth") as span:
+            principal = self.gw.auth.authenticate(request.headers)
+            span.set("lockgate.key.id", principal.id)
         rec.key_id, rec.key_name, rec.team = principal.id, principal.name, principal.team
         rec.purpose = request.headers.get(PURPOSE_HEADER)
         return principal
@@ -175,21 +181,25 @@ class Proxy(EdgeRelays):
         natives: set[int] = set()
         call_for = self._call_builder(body, decision, stream, ep, turn, request, natives)
         t_up = time.perf_counter()
-        outcome = await forward(ordered, call_for, self.gw.cfg.retry)
+        outcome = await forward(ordered, call_for, self.gw.cfg.retry, self.tracer)
         try:
-            self._note_route(rec, outcome, decision)
-            headers = self._headers(rec, outcome.deployment, decision)
-            if ep.protocol is not None and turn is not None:
-                native = id(outcome.deployment) in natives
-                ids = ReplyIds(rec.request_id, rec.model_alias or "", int(rec.started_at))
-                edge = Edge(ep.protocol, turn, principal, native, ids)
-                self._edge_headers(edge, headers, rec)
+            with self.tracer.span("lockgate.relay") as span:
+                span.set("gen_ai.response.model", outcome.deployment.upstream_model)
+                self._note_route(rec, outcome, decision)
+                headers = self._headers(rec, outcome.deployment, decision)
+                if ep.protocol is not None and turn is not None:
+                    native = id(outcome.deployment) in natives
+                    ids = ReplyIds(rec.request_id, rec.model_alias or "", int(rec.started_at))
+                    edge = Edge(ep.protocol, turn, principal, native, ids)
+                    self._edge_headers(edge, headers, rec)
+                    if stream and outcome.response.status == 200:
+                        return await self._relay_edge_stream(
+                            request, rec, outcome, decision, edge, headers, ack
+                        )
+                    return await self._relay_edge_body(request, rec, outcome, decision, edge, headers, t_up)
                 if stream and outcome.response.status == 200:
-                    return await self._relay_edge_stream(request, rec, outcome, decision, edge, headers, ack)
-                return await self._relay_edge_body(request, rec, outcome, decision, edge, headers, t_up)
-            if stream and outcome.response.status == 200:
-                return await self._relay_stream(request, rec, outcome, decision, body, headers, ack)
-            return await self._relay_body(rec, outcome, decision, headers, t0, t_up)
+                    return await self._relay_stream(request, rec, outcome, decision, body, headers, ack)
+                return await self._relay_body(rec, outcome, decision, headers, t0, t_up)
         finally:
             # whatever happened (client gone before the first byte, cancellation …), the
             # upstream connection and the replica's in-flight slot are given back exactly once
@@ -331,6 +341,9 @@ class Proxy(EdgeRelays):
                 headers=headers,
             )
         parsed = parse_upstream(dep, rec, data)
+        model = parsed.get("model")
+        if isinstance(model, str):  # what the upstream says it served (the relay's span)
+            self.tracer.current().set("gen_ai.response.model", model)
         restorer = decision.restorer_for(dep)
         if restorer is not None:
             parsed = restorer.restore_response(parsed)
