@@ -75,15 +75,17 @@ class ServedGateway:
 
 
 def start_served_gateway(tmp: Path, config_text: str | None = None, env: dict[str, str] | None = None,
-                         timeout: float = 180.0) -> ServedGateway:  # fmt: skip
-    """Start ``lockgate serve`` as a real process and wait until /readyz says ready."""
+                         timeout: float = 180.0, workers: int | None = None) -> ServedGateway:  # fmt: skip
+    """Start ``lockgate serve`` as a real process and wait until /readyz says ready (``workers``:
+    ``--workers N``; by default one per core, as a user gets it)."""
     port = _free_port()
     data_dir = tmp / "state"
     cfg = tmp / "lockgate.yaml"
     cfg.write_text(config_text or f"data_dir: {data_dir}\n" + _BUNDLED)
     log = tmp / "serve.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lockgate", "serve", "-c", str(cfg), "--port", str(port)],
+        [sys.executable, "-m", "lockgate", "serve", "-c", str(cfg), "--port", str(port),
+         *(["--workers", str(workers)] if workers else [])],
         stdout=log.open("wb"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -124,8 +126,10 @@ models:
 
 @pytest.fixture(scope="session")
 def bundled_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedGateway]:
-    """One real gateway with the bundled SmolLM2 on llama.cpp, shared by the end-to-end tests."""
-    gw = start_served_gateway(tmp_path_factory.mktemp("bundled"))
+    """One real gateway with the bundled SmolLM2 on llama.cpp, shared by the end-to-end tests.
+    One worker: these tests read per-process state (/readyz in-flight counts, the engine's
+    replicas) that a second worker would split; tests/e2e/test_workers.py covers several."""
+    gw = start_served_gateway(tmp_path_factory.mktemp("bundled"), workers=1)
     yield gw
     stop_served_gateway(gw)
 
