@@ -21,6 +21,7 @@ follow-up lines compare a 1,500-token conversation's first turn with its next tu
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 import time
@@ -231,16 +232,18 @@ def _measure(endpoint: Endpoint, settings: Settings, via: str, service: Service)
     return lines
 
 
-_rounds = 0
+_ROUNDS = itertools.count(1)
 
 
 def _distinct_targets(endpoint: Endpoint, settings: Settings, via: str) -> list[HttpTarget]:
     """8 questions that share no prefix beyond the chat template, new on every call (a second
     measurement must not find the first one's prompts in the prefix cache)."""
-    global _rounds
-    _rounds += 1
-    return [endpoint.stream(f"[{via} round {_rounds}] " + question(i), max_tokens=settings.engine_max_tokens,
-                            temperature=0.0, seed=1) for i in range(8)]  # fmt: skip
+    n = next(_ROUNDS)
+    return [
+        endpoint.stream(f"[{via} round {n}] " + question(i), max_tokens=settings.engine_max_tokens,
+                        temperature=0.0, seed=1)
+        for i in range(8)
+    ]  # fmt: skip
 
 
 def _follow_up(endpoint: Endpoint, via: str) -> FollowUp:

@@ -287,20 +287,17 @@ def _operator_title(cfg: Any) -> str:
 @_registry_errors
 def ack_cmd(artifact: str, rule: str, reason: str, by: str | None, config_path: Path | None) -> None:
     """Record an acknowledgement of RULE (a blocking licence or scan finding) for ARTIFACT."""
-    from lockgate.registry.acks import record_ack
     from lockgate.registry.artifacts import show
-    from lockgate.registry.gate import blocking_rules
+    from lockgate.registry.errors import NotBlocking
+    from lockgate.registry.gate import acknowledge_blocking
 
     cfg = load(config_path)
     engine = store(cfg)
     art = show(engine, artifact)
-    known = blocking_rules(art, cfg.operator)
-    if rule not in known:
-        listed = ", ".join(known) or "none"
-        raise click.BadParameter(
-            f"{rule!r} does not block {art.id}; blocking rules: {listed}", param_hint="RULE"
-        )
-    ack = record_ack(engine, art.id, rule, reason, by)
+    try:
+        ack = acknowledge_blocking(engine, art, cfg.operator, rule, reason, by)
+    except NotBlocking as exc:
+        raise click.BadParameter(str(exc), param_hint="RULE") from None
     click.echo(f"recorded acknowledgement #{ack.id}: {rule} for {art.id} by {ack.by}")
 
 

@@ -25,3 +25,7 @@ class GateRefused(RegistryError):
     def __init__(self, message: str, check: str = "gate") -> None:
         super().__init__(message)
         self.check = check
+
+
+class NotBlocking(RegistryError):
+    """An acknowledgement named a rule that does not block the artifact."""

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from lockgate.registry.acks import acknowledged_rules, record_ack
+from lockgate.registry.acks import Acknowledgement, acknowledged_rules, record_ack
 from lockgate.registry.checkpoints import Checkpoint
 from lockgate.registry.config import OperatorConfig
-from lockgate.registry.errors import GateRefused
+from lockgate.registry.errors import GateRefused, NotBlocking
 from lockgate.registry.files import compare
 from lockgate.registry.licence_terms import Licence
 from lockgate.registry.licences import LicenceFinding, evaluate, resolve_licence, unknown_licence
@@ -171,3 +171,20 @@ def blocking_rules(artifact: Artifact, operator: OperatorConfig) -> list[str]:
     rules = [str(f["rule"]) for f in artifact.scan_findings() if f.get("blocking")]
     rules += [f.rule for f in licence_findings(artifact, operator)[2] if f.blocking]
     return list(dict.fromkeys(rules))
+
+
+def acknowledge_blocking(
+    engine: Engine,
+    artifact: Artifact,
+    operator: OperatorConfig,
+    rule: str,
+    reason: str,
+    by: str | None = None,
+) -> Acknowledgement:
+    """Record an acknowledgement of ``rule``, which must block serving ``artifact`` for this
+    operator (the one check the CLI and the admin API share); ``NotBlocking`` otherwise."""
+    known = blocking_rules(artifact, operator)
+    if rule not in known:
+        listed = ", ".join(known) or "none"
+        raise NotBlocking(f"{rule!r} does not block {artifact.id}; blocking rules: {listed}")
+    return record_ack(engine, artifact.id, rule, reason, by)

@@ -1,7 +1,7 @@
 """Admin route to record a model acknowledgement (``lockgate models ack`` over HTTP).
 
 The same registry code as the CLI decides: the artifact is found by id, name or path, the rule
-must be one that blocks serving it for this operator (``gate.blocking_rules``), the reason is
+must be one that blocks serving it for this operator (``gate.acknowledge_blocking``), the reason is
 mandatory (``acks.record_ack``).  The acknowledgement is recorded ``by`` the person named in
 the request, else by the admin key; the admin event names the key either way.
 """
@@ -16,11 +16,11 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from lockgate.errors import InvalidRequest
-from lockgate.registry.acks import Acknowledgement, record_ack
+from lockgate.registry.acks import Acknowledgement
 from lockgate.registry.artifacts import show
 from lockgate.registry.config import OperatorConfig
-from lockgate.registry.errors import ArtifactNotFound, RegistryError
-from lockgate.registry.gate import blocking_rules
+from lockgate.registry.errors import ArtifactNotFound, NotBlocking, RegistryError
+from lockgate.registry.gate import acknowledge_blocking
 from lockgate.server.admin import CALLER, _guarded, audit_event
 from lockgate.server.gateway import Gateway
 from lockgate.server.proxy import read_json
@@ -47,12 +47,10 @@ def acknowledge(engine: Engine, operator: OperatorConfig, ident: str, rule: str,
         art = show(engine, ident)
     except ArtifactNotFound as exc:
         raise InvalidRequest(str(exc), param="artifact_id", status=404) from None
-    known = blocking_rules(art, operator)
-    if rule not in known:
-        listed = ", ".join(known) or "none"
-        raise InvalidRequest(f"{rule!r} does not block {art.id}; blocking rules: {listed}.", param="rule")
     try:
-        return art.id, record_ack(engine, art.id, rule, reason, by)
+        return art.id, acknowledge_blocking(engine, art, operator, rule, reason, by)
+    except NotBlocking as exc:
+        raise InvalidRequest(f"{exc}.", param="rule") from None
     except RegistryError as exc:
         raise InvalidRequest(str(exc), param="reason") from None
 
