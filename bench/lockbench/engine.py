@@ -117,6 +117,9 @@ def raw_decode(model: Path, batches: tuple[int, ...] = RAW_BATCHES, steps: int =
         cparams.n_batch = cparams.n_ubatch = 512
         cparams.n_seq_max = b
         cparams.no_perf = True
+        # flash attention as the engine sets it (llama.cpp's auto: on for this CPU), so the limit
+        # and the engine run the same kernels
+        cparams.flash_attn_type = L.LLAMA_FLASH_ATTN_TYPE_AUTO
         cparams.n_threads = cparams.n_threads_batch = threads or THREADS
         ctx = L.llama_init_from_model(lmodel, cparams)
         batch = L.llama_batch_init(512, 0, 1)

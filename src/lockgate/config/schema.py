@@ -116,7 +116,14 @@ class ProviderConfig(Strict):
     api_key: SecretStr | None = None
     headers: dict[str, SecretStr] = Field(default_factory=dict)
     timeouts: TimeoutConfig = Field(default_factory=TimeoutConfig)
-    max_connections: int = Field(256, ge=1)
+    max_connections: int = Field(256, ge=1, description="Most open connections to each upstream base URL.")
+    transport: Literal["h1", "aiohttp"] = Field(
+        "h1",
+        description=(
+            "HTTP client for this provider: 'h1', lockgate's lean HTTP/1.1 client (keep-alive pool, "
+            "TLS; about a tenth of aiohttp's CPU per request), or 'aiohttp', the general-purpose client."
+        ),
+    )
     engine: EngineConfig | None = None
     capacity: CapacityConfig | None = Field(
         None, description="Declared capacity, for a provider that does not measure its own (remote APIs)."

@@ -21,6 +21,7 @@ slot whose cached tokens share the longest prefix with its own, drops the rest
 (``llama_memory_seq_rm``) and only prefills what is new; this is what makes a chat's follow-up
 turn cheap.  Without a match a request takes the lowest free slot (contiguous slots decode as
 one micro-batch); prefixes dropped for KV space (unified cache) go least recently used first.
+Identical prompts arriving together are prefilled once and copied (``prefix_share``).
 
 LoRA adapters (``lora``): a sequence may name one of the engine's adapters.  llama.cpp applies
 adapters to the whole context, so each step decodes the sequences of one adapter (or of the
@@ -36,7 +37,6 @@ import contextlib
 import ctypes
 import logging
 import os
-import random
 import threading
 import time
 from collections import deque
@@ -46,7 +46,11 @@ from typing import Any
 
 import llama_cpp as L
 
+from lockgate.engines import prefix_share
 from lockgate.engines.lora import LoraAdapters
+from lockgate.engines.sampling import PENALTY_LAST_N, Sampling, make_sampler
+
+__all__ = ["PENALTY_LAST_N", "BatchEngine", "ContextOverflow", "Event", "Sampling", "Sequence", "next_group"]
 
 log = logging.getLogger("lockgate.engines.batched")
 
@@ -55,20 +59,6 @@ class ContextOverflow(ValueError):
     """The prompt does not fit the per-request context (the message names the context)."""
 
 
-@dataclass(frozen=True)
-class Sampling:
-    temperature: float = 0.8
-    top_p: float = 0.95
-    top_k: int = 40
-    min_p: float = 0.05
-    typical_p: float = 1.0
-    seed: int | None = None
-    presence_penalty: float = 0.0
-    frequency_penalty: float = 0.0
-    repeat_penalty: float = 1.0
-
-
-PENALTY_LAST_N = 64  # what the high-level Llama uses (last_n_tokens_size)
 # decode steps one adapter group keeps the context while another waits: changing the adapter
 # set makes llama.cpp rebuild the step's graph (measured, docs/engine.md "LoRA adapters")
 ADAPTER_QUANTUM = 4
@@ -91,6 +81,8 @@ class Sequence:
     pending: list[int] = field(default_factory=list)  # tokens still to decode; logits after the last
     completion: list[int] = field(default_factory=list)
     cached_tokens: int = 0
+    leader: Sequence | None = None  # a running sequence whose prefill this one waits to copy
+    share: int = 0  # prompt tokens it will copy from the leader (prefix_share)
     started: bool = False  # admitted once (a preempted sequence does not count cached tokens again)
     enqueued: float = 0.0
     first_token_at: float | None = None
@@ -107,14 +99,6 @@ class Sequence:
             "total_tokens": n_prompt + n_completion,
             "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
         }
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 def next_group(
@@ -164,7 +148,7 @@ class BatchEngine:
         kv_size: int | None = None,
         prefill_chunk: int = 256,
         prefix_cache: bool = True,
-        flash_attn: int = 0,
+        flash_attn: int = L.LLAMA_FLASH_ATTN_TYPE_AUTO,
         lora: LoraAdapters | None = None,
         adapter_quantum: int = ADAPTER_QUANTUM,
     ) -> None:
@@ -188,6 +172,8 @@ class BatchEngine:
         params.n_ubatch = self.n_batch
         params.n_seq_max = parallel
         params.kv_unified = unified
+        # llama.cpp's auto: flash attention on this CPU, ~10% faster decode; greedy texts stay equal
+        # to single runs with per-sequence KV (tested), not with a unified pool (docs/engine.md)
         params.flash_attn_type = flash_attn
         params.no_perf = True
         # llama.cpp's default (4) oversubscribes small machines, and a thread that loses its core
@@ -328,7 +314,7 @@ class BatchEngine:
             for slot in self.free_slots:
                 if slot.adapter != adapter:
                     continue
-                n = min(_common_prefix(slot.tokens, tokens), len(tokens) - 1)
+                n = min(prefix_share.common_prefix(slot.tokens, tokens), len(tokens) - 1)
                 if n > n_reuse:
                     best, n_reuse = slot, n
         if best is None:  # the lowest id keeps running slots contiguous (see _plan); another
@@ -357,9 +343,13 @@ class BatchEngine:
             seq.slot = slot.id
             seq.kv, seq.pending = tokens[:n_reuse], tokens[n_reuse:]
             if not seq.started:
+                if self.prefix_cache:  # a running prompt shares more of its prefix: copy its cells
+                    seq.leader, seq.share = prefix_share.find_leader(
+                        tokens, seq.adapter, self.active, n_reuse
+                    )
                 seq.started = True
                 seq.cached_tokens = n_reuse
-                seq.sampler = self._make_sampler(seq.sampling)
+                seq.sampler = make_sampler(self.vocab, seq.sampling)
                 with self.stats_lock:
                     self.requests_total += 1
                     self.prompt_tokens_total += len(seq.prompt)
@@ -380,6 +370,8 @@ class BatchEngine:
         if len(self.active) <= 1:
             return False
         seq = self.active.pop()
+        self._settle_followers(leaving=seq)
+        seq.leader, seq.share = None, 0
         L.llama_memory_seq_rm(self.mem, seq.slot, -1, -1)
         self.free_slots.append(Slot(seq.slot, [], time.monotonic()))
         seq.slot = -1
@@ -400,6 +392,7 @@ class BatchEngine:
     def _release(self, seq: Sequence, keep: bool) -> None:
         """Free the sequence's slot; with ``keep`` its cells stay there as a cached prefix."""
         if seq in self.active:
+            self._settle_followers(leaving=seq)
             self.active.remove(seq)
         if seq.slot >= 0:
             kept = list(seq.kv) if keep and self.prefix_cache else []
@@ -409,32 +402,33 @@ class BatchEngine:
             seq.slot = -1
         self._free_sampler(seq)
 
+    def _settle_followers(self, leaving: Sequence | None = None) -> None:
+        """Copy the shared prefix to every follower whose leader's cells now cover it (or whose
+        leader is ``leaving``: it hands over what it has); see ``prefix_share``."""
+        for seq in self.active:
+            if seq.leader is not None and prefix_share.ready(seq, self.active, leaving):
+                self._take_over(seq, logits=False)
+
+    def _take_over(self, seq: Sequence, logits: bool) -> None:
+        gained = prefix_share.take_over(self.mem, seq, logits)
+        seq.cached_tokens += gained
+        with self.stats_lock:
+            self.cached_tokens_total += gained
+
+    def _twins(self, outputs: list[tuple[Sequence, int]]) -> list[tuple[Sequence, int]]:
+        """Followers whose prompt is their leader's whole prompt, which this step finished: they
+        copy all of it and sample from the leader's logits row (the same numbers their own
+        prefill would give), so their first token comes in the leader's step."""
+        with self.cv:
+            twins = [(f, idx) for seq, idx in outputs for f in self.active if prefix_share.twin(f, seq)]
+            for f, _ in twins:
+                self._take_over(f, logits=True)
+        return twins
+
     def _free_sampler(self, seq: Sequence) -> None:
         if seq.sampler is not None:
             L.llama_sampler_free(seq.sampler)
             seq.sampler = None
-
-    def _make_sampler(self, s: Sampling) -> Any:
-        chain = L.llama_sampler_chain_init(L.llama_sampler_chain_default_params())
-        add = L.llama_sampler_chain_add
-        if s.repeat_penalty != 1.0 or s.frequency_penalty != 0.0 or s.presence_penalty != 0.0:
-            n_vocab = L.llama_vocab_n_tokens(self.vocab)
-            add(chain, L.llama_sampler_init_penalties(
-                n_vocab, PENALTY_LAST_N, s.repeat_penalty, s.frequency_penalty, s.presence_penalty))  # fmt: skip
-        seed = s.seed if s.seed is not None else random.getrandbits(32)
-        if s.temperature < 0.0:
-            add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
-        elif s.temperature == 0.0:
-            add(chain, L.llama_sampler_init_greedy())
-        else:
-            add(chain, L.llama_sampler_init_top_k(s.top_k))
-            if s.typical_p < 1.0:
-                add(chain, L.llama_sampler_init_typical(s.typical_p, 1))
-            add(chain, L.llama_sampler_init_top_p(s.top_p, 1))
-            add(chain, L.llama_sampler_init_min_p(s.min_p, 1))
-            add(chain, L.llama_sampler_init_temp(s.temperature))
-            add(chain, L.llama_sampler_init_dist(seed & 0xFFFFFFFF))
-        return chain
 
     def _next_group(self) -> str | None:
         return next_group(
@@ -444,7 +438,7 @@ class BatchEngine:
     def _plan(self, group: str | None) -> list[tuple[Sequence, int]]:
         plan: list[tuple[Sequence, int]] = []
         budget = self.prefill_chunk
-        members = [s for s in self.active if s.adapter == group]
+        members = [s for s in self.active if s.adapter == group and s.leader is None]
         # generating sequences first, one token each, in slot order: with per-sequence KV
         # streams llama.cpp puts only runs of consecutive sequence ids in one micro-batch, so
         # any other order would split the step into one graph per sequence
@@ -468,6 +462,7 @@ class BatchEngine:
 
     def _step(self) -> None:
         with self.cv:
+            self._settle_followers()
             group = self._next_group()
             plan = self._plan(group)
             self._make_room(sum(n for _, n in plan))
@@ -506,6 +501,7 @@ class BatchEngine:
         for seq, n in plan:
             seq.kv.extend(seq.pending[:n])
             del seq.pending[:n]
+        outputs += self._twins(outputs)
         now = time.monotonic()
         generated = 0
         finished: list[tuple[Sequence, str]] = []

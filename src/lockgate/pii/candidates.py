@@ -45,7 +45,10 @@ _OTHER_DIGIT = re.compile(r"[^\x00-\x7f](?<=\d)")  # a digit outside ASCII (Arab
 # A run of lower-case Latin letters: the words the lexicon detectors (names, health) look up
 # in their sets (explicit ranges are several times cheaper per character than `[^\W\d_]`).
 _WORD = re.compile(r"[a-zß-öø-ÿĀ-ž]+")
-_WORD_ASCII = re.compile(r"[a-z]+")
+# For ASCII text: every character that is not a lower-case letter becomes a space, and
+# `str.split` cuts the words (CPython translates ASCII text through a 128-entry cache: about
+# half the cost of `re.findall(r"[a-z]+")` on a 2 KB prompt).
+_NOT_LOWER_ASCII = str.maketrans({c: " " for c in range(128) if not 97 <= c <= 122})
 _ANCHOR = re.compile(r"[A-Z](?=[A-Z](?:[A-Z .\-]{0,16}+\d|[A-Z]{4}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST]))")
 
 
@@ -91,8 +94,11 @@ class TextScan:
     def words(self) -> frozenset[str]:
         """The distinct lower-cased words (runs of letters) of the text, for set look-ups in C."""
         if self._words is None:
-            pattern = _WORD_ASCII if self.text.isascii() else _WORD
-            self._words = frozenset(pattern.findall(self.lowered))
+            lowered = self.lowered
+            if lowered.isascii():
+                self._words = frozenset(lowered.translate(_NOT_LOWER_ASCII).split())
+            else:
+                self._words = frozenset(_WORD.findall(lowered))
         return self._words
 
     @property

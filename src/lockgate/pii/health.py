@@ -32,6 +32,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Iterator
+from itertools import compress
 
 from lockgate.pii.base import ScanDetector
 from lockgate.pii.candidates import TextScan
@@ -424,9 +425,11 @@ _KEYS = frozenset(
 _SUFFIXES = ("krebs", "kanker", "itis", "karzinom")
 _PREFIX = 5
 _KEY_PREFIXES = frozenset(k[:_PREFIX] for k in _KEYS if len(k) >= _PREFIX)
-_SHORT_KEYS = frozenset(k for k in _KEYS if len(k) < _PREFIX)
 _prefix = operator.itemgetter(slice(0, _PREFIX))  # map() of these runs in C
 _has_suffix = operator.methodcaller("endswith", _SUFFIXES)
+_TAIL = 4  # every suffix ends in one of these tails: a set look-up in C finds the few candidates
+_last = operator.itemgetter(slice(-_TAIL, None))
+_SUFFIX_TAILS = frozenset(sfx[-_TAIL:] for sfx in _SUFFIXES)
 
 _PERSONAL = re.compile(
     r"(?i:\bmy\b|\bi (?:have|had|am|was|suffer|take|got|'ve)|\bi'(?:m|ve)\b|\bme\b|\bmyself\b|"
@@ -466,12 +469,15 @@ _NOT_KEYS = frozenset((
 ))  # fmt: skip
 
 
-def _key_words(words: frozenset[str]) -> set[str]:
-    """The words of a text that may belong to a health term."""
-    return {
-        w for w in words
-        if (w in _KEYS or w[:_PREFIX] in _KEY_PREFIXES or w.endswith(_SUFFIXES)) and w not in _NOT_KEYS
-    }  # fmt: skip
+def _key_words(words: frozenset[str]) -> frozenset[str]:
+    """The words of a text that may belong to a health term: a key, a key's first `_PREFIX`
+    letters, or a key suffix ("Darmkrebs"), less the business words in `_NOT_KEYS`.  Every loop
+    here runs in C (`map`, `compress`, set algebra): most texts have a few hundred words."""
+    ordered = tuple(words)
+    by_prefix = compress(ordered, map(_KEY_PREFIXES.__contains__, map(_prefix, ordered)))
+    tailed = compress(ordered, map(_SUFFIX_TAILS.__contains__, map(_last, ordered)))
+    by_suffix = filter(_has_suffix, tailed)
+    return (words & _KEYS).union(by_prefix, by_suffix) - _NOT_KEYS
 
 
 def _sentence_window(text: str, start: int, end: int) -> tuple[int, int]:
@@ -496,17 +502,13 @@ class HealthDetector(ScanDetector):
     def find_in(self, scan: TextScan) -> Iterator[Match]:
         words = scan.words
         text = scan.text
-        terms = (
-            not words.isdisjoint(_SHORT_KEYS)
-            or not _KEY_PREFIXES.isdisjoint(map(_prefix, words))
-            or any(map(_has_suffix, words))
-        )  # C-speed set tests first: most texts stop here
+        keys = _key_words(words)  # most texts stop here, or at the ICD cue
         icd = ("icd" in words or "diagn" in scan.lowered) and _ICD_CUE.search(text) is not None
-        if not (terms or icd):
+        if not (keys or icd):
             return
         hits: list[tuple[int, int]] = []
-        if terms:
-            hits += _term_spans(scan)
+        if keys:
+            hits += _term_spans(scan, keys)
         if icd:
             for m in _ICD.finditer(text):
                 if _ICD_CUE.search(text, max(0, m.start() - 40), m.start()) is not None:
@@ -525,7 +527,7 @@ class HealthDetector(ScanDetector):
                 yield Match("health", text[start:end], start, end)
 
 
-def _term_spans(scan: TextScan) -> list[tuple[int, int]]:
+def _term_spans(scan: TextScan, keys: frozenset[str]) -> list[tuple[int, int]]:
     """Health terms around each occurrence of a key word (the pattern runs on small windows).
 
     A term holds its key word and reaches at most `_TERM_REACH` characters either side of it.
@@ -534,7 +536,7 @@ def _term_spans(scan: TextScan) -> list[tuple[int, int]]:
     if not scan.lower_keeps_places:
         return [m.span() for m in _TERM_RE.finditer(text)]
     spans: set[tuple[int, int]] = set()
-    for word in _key_words(scan.words):
+    for word in keys:
         at = lowered.find(word)
         while at != -1:
             # a term starts at a word start at most `_TERM_REACH` before its key word: try the

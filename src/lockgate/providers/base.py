@@ -9,11 +9,9 @@ entry-point group), like transports in httpx or model plugins in llm.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
-
-from aiohttp import ClientResponse
 
 from lockgate.providers.capacity import REMOTE, MeasuredCapacity
 
@@ -29,6 +27,10 @@ class UpstreamReadTimeout(Exception):
     """The upstream did not answer (or stopped streaming) within the read timeout."""
 
 
+class UpstreamBodyError(Exception):
+    """The upstream's connection broke, or its framing was malformed, after the status line."""
+
+
 @dataclass(frozen=True, slots=True)
 class NativeCall:
     """Extra headers for a natively spoken protocol, and how it wants the key sent."""
@@ -37,35 +39,48 @@ class NativeCall:
     key_header: str | None = None  # e.g. "x-api-key"; None keeps "Authorization: Bearer"
 
 
-class UpstreamResponse:
-    """A response whose body has not been read yet (so streams can be relayed as they arrive)."""
+class UpstreamResponse(abc.ABC):
+    """A response whose body has not been read yet (so streams can be relayed as they arrive).
 
-    __slots__ = ("_release_hook", "_resp", "headers", "status")
+    Each transport (``lockgate.providers.transport``) has its own subclass.  ``read`` and
+    ``iter_chunks`` raise only ``UpstreamBodyError`` or ``UpstreamReadTimeout`` when the
+    upstream fails after its status line, whatever the transport underneath.
+    """
 
-    def __init__(self, resp: ClientResponse, release_hook: Any = None) -> None:
-        self._resp = resp
-        self.status = resp.status
-        self.headers = resp.headers
+    __slots__ = ("_release_hook", "headers", "status")
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], release_hook: Callable[[], None] | None
+    ) -> None:
+        self.status = status
+        self.headers = headers  # case-insensitive
         self._release_hook = release_hook
 
+    @abc.abstractmethod
     async def read(self) -> bytes:
-        try:
-            return await self._resp.read()
-        finally:
-            self.release()
+        """The whole body; the connection is released (or closed, on error) afterwards."""
 
+    @abc.abstractmethod
     def iter_chunks(self) -> AsyncIterator[bytes]:
-        return self._resp.content.iter_any()
+        """The body's pieces as they arrive."""
+
+    @abc.abstractmethod
+    def _give_back(self) -> None:
+        """The transport's release: the connection back to its pool when the body was read."""
+
+    @abc.abstractmethod
+    def _abort(self) -> None:
+        """The transport's close: drop the connection unless it was given back already."""
 
     def release(self) -> None:
         """Return the connection to the pool (body fully read).  Idempotent."""
-        self._resp.release()
+        self._give_back()
         self._done()
 
     def close(self) -> None:
         """Abort the upstream connection unless it was released already (a no-op then), e.g.
         when the client went away; this also stops the generation upstream.  Idempotent."""
-        self._resp.close()
+        self._abort()
         self._done()
 
     def _done(self) -> None:

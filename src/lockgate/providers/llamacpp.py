@@ -22,12 +22,13 @@ from lockgate.engines.process import SupervisedProcess, free_port
 from lockgate.providers.base import (
     NativeCall,
     Provider,
+    UpstreamBodyError,
     UpstreamConnectError,
     UpstreamReadTimeout,
     UpstreamResponse,
 )
 from lockgate.providers.capacity import MeasuredCapacity
-from lockgate.providers.openai_compat import client_session, post
+from lockgate.providers.transport import Transport, open_transport
 
 if TYPE_CHECKING:
     from lockgate.config.schema import DeploymentConfig
@@ -81,7 +82,7 @@ class LlamaCppProvider(Provider):
 
             self.config = self.config.model_copy(update={"engine": EngineConfig()})
         self.replicas: list[Replica] = []
-        self._session: aiohttp.ClientSession | None = None
+        self._transport: Transport | None = None
         self._headers = {"Content-Type": "application/json"}
         self.model_path: Path | None = None
         self._poll: asyncio.Task[None] | None = None
@@ -139,8 +140,9 @@ class LlamaCppProvider(Provider):
         if self.gate is not None:  # the serving gate: registered, pinned, scanned, licensed
             adapters = list(self.adapter_paths.values())
             await asyncio.to_thread(self.gate, self.model_path, list(eng.acknowledge), adapters)
-        t = self.config.timeouts
-        self._session = client_session(self.config.max_connections, t.connect, t.read, t.total)
+        self._transport = open_transport(
+            self.config.transport, self.config.max_connections, self.config.timeouts
+        )
         logs = self.gateway.state_dir / "logs"
         for i in range(eng.replicas):
             port = (eng.base_port + i) if eng.base_port else free_port()
@@ -163,8 +165,9 @@ class LlamaCppProvider(Provider):
         self._poll = asyncio.create_task(self._poll_stats(), name=f"engine-stats-{self.name}")
 
     async def _attach(self, urls: list[str]) -> None:
-        t = self.config.timeouts
-        self._session = client_session(self.config.max_connections, t.connect, t.read, t.total)
+        self._transport = open_transport(
+            self.config.transport, self.config.max_connections, self.config.timeouts
+        )
         for i, url in enumerate(urls):
             engine = AttachedEngine(f"{self.name}-{i}", url.removesuffix("/v1") + "/health")
             self.replicas.append(Replica(engine, url))
@@ -233,9 +236,9 @@ class LlamaCppProvider(Provider):
                 await self._poll
             self._poll = None
         await asyncio.gather(*(r.process.stop() for r in self.replicas), return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._transport is not None:
+            await self._transport.close()
+            self._transport = None
 
     def is_ready(self) -> bool:
         return any(r.process.healthy for r in self.replicas)
@@ -259,12 +262,12 @@ class LlamaCppProvider(Provider):
         return min(healthy, key=lambda r: r.inflight)
 
     async def count_tokens(self, chat_body: bytes) -> int | None:
-        assert self._session is not None, "provider used before start()"
+        assert self._transport is not None, "provider used before start()"
         replica = self._pick()
         try:
-            resp = await post(self._session, replica.base_url + "/count_tokens", chat_body, self._headers)
+            resp = await self._transport.post(replica.base_url, "/count_tokens", chat_body, self._headers)
             data = await resp.read()
-        except (UpstreamConnectError, UpstreamReadTimeout):
+        except (UpstreamConnectError, UpstreamReadTimeout, UpstreamBodyError):
             return None
         if resp.status != 200:
             return None
@@ -274,7 +277,7 @@ class LlamaCppProvider(Provider):
     async def send(
         self, path: str, body: bytes, native: NativeCall | None = None, adapter: str | None = None
     ) -> UpstreamResponse:
-        assert self._session is not None, "provider used before start()"
+        assert self._transport is not None, "provider used before start()"
         headers = self._adapter_headers[adapter] if adapter is not None else self._headers
         replica = self._pick()
         replica.inflight += 1
@@ -283,7 +286,7 @@ class LlamaCppProvider(Provider):
             replica.inflight -= 1
 
         try:
-            return await post(self._session, replica.base_url + path, body, headers, done)
+            return await self._transport.post(replica.base_url, path, body, headers, done)
         except BaseException:
             done()
             raise

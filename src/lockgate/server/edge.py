@@ -20,9 +20,9 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from lockgate.errors import UpstreamError
+from lockgate.errors import UpstreamError, UpstreamTimeout
 from lockgate.protocols.base import ReplyIds, StreamTranslator, Turn, WireProtocol, read_failure
-from lockgate.providers.base import UpstreamResponse
+from lockgate.providers.base import UpstreamBodyError, UpstreamReadTimeout, UpstreamResponse
 from lockgate.server.hashing import SSE_HEADERS, collecting_hasher
 from lockgate.server.relay import ChunkHook
 
@@ -191,8 +191,8 @@ class EventRelay:
             self.client_gone = True
             upstream.close()
             return
-        except (TimeoutError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-            self.error = f"upstream failed mid-stream: {type(exc).__name__}"
+        except (UpstreamBodyError, UpstreamReadTimeout) as exc:
+            self.error = f"upstream failed mid-stream: {exc}"
             try:
                 failed = self.t.fail(
                     "The upstream failed mid-stream; the answer is incomplete. Retry the request.",
@@ -215,6 +215,12 @@ async def read_upstream(outcome: Outcome, rec: RequestRecord, t_up: float) -> by
     resp, dep = outcome.response, outcome.deployment
     try:
         data = await resp.read()
+    except (UpstreamBodyError, UpstreamReadTimeout) as exc:  # the head came, the body did not
+        dep.breaker.record_failure()
+        kind = UpstreamTimeout if isinstance(exc, UpstreamReadTimeout) else UpstreamError
+        raise kind(
+            f"The upstream for {dep.name} failed while sending its answer ({exc}); retry the request."
+        ) from None
     finally:
         dep.stats.inflight -= 1
     dep.stats.observe_latency((time.perf_counter() - t_up) * 1000.0)

@@ -23,7 +23,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from lockgate.providers.base import UpstreamResponse
+from lockgate.providers.base import UpstreamBodyError, UpstreamReadTimeout, UpstreamResponse
 
 if TYPE_CHECKING:
     from lockgate.server.ack import Ack
@@ -173,8 +173,8 @@ class SSERelay:
             self.result.client_gone = True
             upstream.close()
             return
-        except (TimeoutError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-            self.result.error = f"upstream failed mid-stream: {type(exc).__name__}"
+        except (UpstreamBodyError, UpstreamReadTimeout) as exc:
+            self.result.error = f"upstream failed mid-stream: {exc}"
             message = "The upstream failed mid-stream; the answer is incomplete. Retry the request."
             try:
                 await self._final(
