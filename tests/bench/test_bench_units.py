@@ -319,6 +319,8 @@ def test_engine_targets_cover_distinct_prompts_follow_ups_and_the_memory_bound()
                     model_kb=100_000, kv_kb=400_000)  # fmt: skip
     found = {t.name: t for t in targets([], run)}
     assert found["engine: TTFT p95 at 8 streams, distinct 64-token prompts"].met is False
+    same = found["engine: TTFT p95 at 8 streams, same prompt"]
+    assert same.value == pytest.approx(_stream(80.0, 100.0).ttfc_p95_ms) and same.met is True
     assert found["engine c=8, distinct prompts: time to first token added"].value == pytest.approx(50.0)
     assert found["engine: 8 streams through lockgate ÷ raw decode B=8"].value == pytest.approx(0.8)
     assert found["engine: follow-up turn TTFT ÷ first turn (lockgate, 1,500 tokens)"].met is True

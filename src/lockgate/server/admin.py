@@ -22,8 +22,7 @@ from lockgate.audit.usage_report import DIMENSIONS, PERIODS, usage
 from lockgate.auth.admin_events import list_events, record_event
 from lockgate.auth.keys import Principal, create_key, list_keys, load_principals, revoke_key
 from lockgate.errors import GatewayError, InvalidRequest, PermissionDenied, ServiceUnavailable
-from lockgate.registry.artifacts import list_artifacts
-from lockgate.registry.bom import bom_json
+from lockgate.registry.records import all_artifacts as list_artifacts
 from lockgate.server.console.sessions import SAFE_METHODS, check_csrf, cookie_session, resolve
 from lockgate.server.gateway import Gateway
 from lockgate.server.proxy import error_response, read_json
@@ -391,6 +390,8 @@ async def get_models(request: web.Request, gw: Gateway) -> web.Response:
 async def get_models_bom(request: web.Request, gw: Gateway) -> web.Response:
     assert gw.store is not None
     store = gw.store
+    from lockgate.registry.bom import bom_json  # CycloneDX loads only when a bill is asked for
+
     text = await asyncio.to_thread(lambda: bom_json(list_artifacts(store)))
     return web.Response(
         text=text, content_type="application/vnd.cyclonedx+json",

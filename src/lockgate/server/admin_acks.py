@@ -17,10 +17,10 @@ from sqlalchemy import Engine
 
 from lockgate.errors import InvalidRequest
 from lockgate.registry.acks import Acknowledgement
-from lockgate.registry.artifacts import show
 from lockgate.registry.config import OperatorConfig
 from lockgate.registry.errors import ArtifactNotFound, NotBlocking, RegistryError
 from lockgate.registry.gate import acknowledge_blocking
+from lockgate.registry.records import get_artifact as show
 from lockgate.server.admin import CALLER, _guarded, audit_event
 from lockgate.server.gateway import Gateway
 from lockgate.server.proxy import read_json

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from lockgate.registry.acks import list_acks
-from lockgate.registry.artifacts import list_artifacts
 from lockgate.registry.config import OperatorConfig
 from lockgate.registry.gate import blocking_rules, licence_findings
+from lockgate.registry.records import all_artifacts as list_artifacts
 
 
 def artifacts_view(engine: Engine, operator: OperatorConfig) -> list[dict[str, Any]]:
