@@ -13,7 +13,7 @@ counts, statuses.  Never a prompt, an answer, a header value or an error message
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from lockgate.records import RequestRecord
 
 AttrValue = str | bool | int | float | list[str]
+NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 class Span(Protocol):
@@ -39,6 +40,11 @@ class Span(Protocol):
 
     def end(self) -> None:
         """End a span started with ``Tracer.attempt`` (``with`` ends the others)."""
+
+    def headers(self) -> Mapping[str, str]:
+        """W3C trace-context headers (``traceparent``) that make this span the parent of what
+        the receiver does: sent upstream with each attempt, so an engine that traces (vLLM,
+        SGLang) joins the request's trace.  Empty when the span is not recorded."""
 
     def __enter__(self) -> Span: ...
 
@@ -80,6 +86,9 @@ class _NoopSpan:
 
     def end(self) -> None:
         pass
+
+    def headers(self) -> Mapping[str, str]:
+        return NO_HEADERS
 
     def __enter__(self) -> _NoopSpan:
         return self

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from lockgate.errors import ConfigError
-from lockgate.tracing import AttrValue
+from lockgate.tracing import NO_HEADERS, AttrValue
 
 try:
     from opentelemetry import context, trace
@@ -44,6 +44,7 @@ OPERATIONS = {
     "embeddings": "embeddings",
 }
 _ERROR = trace.Status(trace.StatusCode.ERROR)
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 
 def _operation(upstream_path: str) -> str:
@@ -113,6 +114,13 @@ class OtelSpan:
     def end(self) -> None:
         self._span.end()
 
+    def headers(self) -> Mapping[str, str]:
+        if not self.recording:
+            return NO_HEADERS
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(self._span))
+        return carrier
+
     def __enter__(self) -> OtelSpan:
         self._token = context.attach(trace.set_span_in_context(self._span))
         return self
@@ -151,7 +159,7 @@ class OtelTracer:
         )
         self.provider.add_span_processor(self.processor)
         self.tracer = self.provider.get_tracer("lockgate", release)
-        self.propagator = TraceContextTextMapPropagator()
+        self.propagator = _PROPAGATOR
 
     def request(self, method: str, path: str, headers: Mapping[str, str]) -> OtelSpan:
         parent = self.propagator.extract(headers)  # the caller's traceparent, if it sent one

@@ -216,6 +216,11 @@ async def test_a_callers_traceparent_is_joined(
     assert spans and {s.trace_id.hex() for s in spans} == {trace_id}
     server = next(s for s in spans if s.kind == PbSpan.SPAN_KIND_SERVER)
     assert server.parent_span_id.hex() == parent
+    # the upstream got the trace context of its attempt: it can join the same trace
+    attempt = next(s for s in spans if s.kind == PbSpan.SPAN_KIND_CLIENT)
+    sent = upstream.headers[-1].get("traceparent")
+    assert sent == f"00-{trace_id}-{attempt.span_id.hex()}-01"
+    assert attempt.parent_span_id == server.span_id
 
 
 async def test_disabled_tracing_never_calls_opentelemetry(
@@ -239,6 +244,7 @@ async def test_disabled_tracing_never_calls_opentelemetry(
             model="ok", messages=[{"role": "user", "content": "x"}]
         )
     assert reply.choices[0].message.content == "fake says: x"
+    assert "traceparent" not in {k.lower() for k in upstream.headers[-1]}  # nothing to join
     assert otel_trace.get_tracer_provider() is provider_before  # the global provider untouched
     assert isinstance(provider_before, otel_trace.ProxyTracerProvider)
 
@@ -251,6 +257,7 @@ def test_the_disabled_seam_is_one_shared_no_op() -> None:
         span.set("k", "v")
         span.fail("x")
     assert NOOP_SPAN.recording is False
+    assert dict(NOOP_SPAN.headers()) == {}  # nothing is sent upstream with tracing off
 
 
 @pytest.mark.parametrize(

@@ -124,8 +124,17 @@ class Provider(abc.ABC):
         return MeasuredCapacity.unmeasured(REMOTE)
 
     @abc.abstractmethod
-    async def send(self, path: str, body: bytes, native: NativeCall | None = None) -> UpstreamResponse:
+    async def send(
+        self,
+        path: str,
+        body: bytes,
+        native: NativeCall | None = None,
+        *,
+        extra: Mapping[str, str] | None = None,
+    ) -> UpstreamResponse:
         """POST ``body`` (JSON) to ``path`` (e.g. ``/chat/completions``) upstream.
+
+        ``extra`` holds per-request headers that go along (the trace context of the attempt).
 
         ``native`` is set when the body is in a client protocol this provider speaks itself
         (see ``native_path``): its headers go along, and its key header replaces the bearer token.

@@ -8,7 +8,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -275,10 +275,18 @@ class LlamaCppProvider(Provider):
         return count if isinstance(count, int) else None
 
     async def send(
-        self, path: str, body: bytes, native: NativeCall | None = None, adapter: str | None = None
+        self,
+        path: str,
+        body: bytes,
+        native: NativeCall | None = None,
+        adapter: str | None = None,
+        *,
+        extra: Mapping[str, str] | None = None,
     ) -> UpstreamResponse:
         assert self._transport is not None, "provider used before start()"
         headers = self._adapter_headers[adapter] if adapter is not None else self._headers
+        if extra:
+            headers = {**headers, **extra}
         replica = self._pick()
         replica.inflight += 1
 
@@ -321,5 +329,12 @@ class AdapterRoute(Provider):
     async def count_tokens(self, chat_body: bytes) -> int | None:
         return await self.engine.count_tokens(chat_body)
 
-    async def send(self, path: str, body: bytes, native: NativeCall | None = None) -> UpstreamResponse:
-        return await self.engine.send(path, body, native, self.adapter)
+    async def send(
+        self,
+        path: str,
+        body: bytes,
+        native: NativeCall | None = None,
+        *,
+        extra: Mapping[str, str] | None = None,
+    ) -> UpstreamResponse:
+        return await self.engine.send(path, body, native, self.adapter, extra=extra)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from lockgate.providers.base import NativeCall, Provider, UpstreamResponse
@@ -34,9 +35,18 @@ class OpenAICompatibleProvider(Provider):
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "ready": self.is_ready(), "base_url": self.base_url}
 
-    async def send(self, path: str, body: bytes, native: NativeCall | None = None) -> UpstreamResponse:
+    async def send(
+        self,
+        path: str,
+        body: bytes,
+        native: NativeCall | None = None,
+        *,
+        extra: Mapping[str, str] | None = None,
+    ) -> UpstreamResponse:
         assert self._transport is not None, "provider used before start()"
         headers = self._headers if native is None else self._native_headers(native)
+        if extra:
+            headers = {**headers, **extra}
         return await self._transport.post(self.base_url, path, body, headers)
 
     def _native_headers(self, native: NativeCall) -> dict[str, str]:

@@ -113,7 +113,8 @@ async def forward(
         try:
             path, body, native = call_for(dep)
             span = tracer.attempt(dep.name, dep.provider_name, dep.upstream_model, path, attempts - 1)
-            resp = await dep.provider.send(path, body, native)
+            trace = span.headers()  # empty unless tracing is on: the upstream joins the trace
+            resp = await dep.provider.send(path, body, native, extra=trace or None)
         except (UpstreamConnectError, UpstreamReadTimeout) as exc:
             dep.stats.inflight -= 1
             dep.breaker.record_failure()
