@@ -21,18 +21,12 @@ from tests.providers.h1_servers import (
     pool,
     read_request,
     response,
-    run_clean,
     self_signed,
     web_upstream,
 )
 
 from lockgate.providers.h1 import H1BodyError, H1ConnectError, H1ConnectTimeout, H1Error, H1ReadTimeout
 from lockgate.providers.h1conn import HIGH_WATER
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
-def run(request: pytest.FixtureRequest) -> Run:
-    return lambda coro: run_clean(request.param, coro)
 
 
 def test_content_length_body_and_case_insensitive_headers(run: Run) -> None:

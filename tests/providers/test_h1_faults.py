@@ -16,16 +16,10 @@ from tests.providers.h1_servers import (
     pool,
     read_request,
     response,
-    run_clean,
     web_upstream,
 )
 
 from lockgate.providers.h1 import H1BodyError, H1ConnectError, H1ConnectTimeout, H1ReadTimeout
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
-def run(request: pytest.FixtureRequest) -> Run:
-    return lambda coro: run_clean(request.param, coro)
 
 
 def test_connect_refused_is_a_connect_error(run: Run) -> None:
