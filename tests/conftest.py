@@ -76,8 +76,9 @@ class ServedGateway:
 
 def start_served_gateway(tmp: Path, config_text: str | None = None, env: dict[str, str] | None = None,
                          timeout: float = 180.0, workers: int | None = None) -> ServedGateway:  # fmt: skip
-    """Start ``lockgate serve`` as a real process and wait until /readyz says ready (``workers``:
-    ``--workers N``; by default one per core, as a user gets it)."""
+    """Start ``lockgate serve`` as a real process and wait until /readyz says ready and the
+    "serving on" banner is out, i.e. every worker serves (``workers``: ``--workers N``; by
+    default one per core, as a user gets it)."""
     port = _free_port()
     data_dir = tmp / "state"
     cfg = tmp / "lockgate.yaml"
@@ -95,7 +96,8 @@ def start_served_gateway(tmp: Path, config_text: str | None = None, env: dict[st
             raise RuntimeError(f"lockgate serve exited with {proc.returncode}:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
-                if r.status == 200:
+                # one worker answers /readyz; the banner comes once every worker serves
+                if r.status == 200 and "lockgate serving on" in log.read_text(errors="replace"):
                     return ServedGateway(base, proc, log, data_dir)
         except (urllib.error.URLError, OSError):
             pass
