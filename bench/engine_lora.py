@@ -32,9 +32,10 @@ import llama_cpp as L  # noqa: E402
 from llama_cpp import Llama  # noqa: E402
 from tests.engines.lora_fixture import write_lora  # noqa: E402
 
-from lockgate.engines.batched import BatchEngine, Sampling  # noqa: E402
+from lockgate.engines.batched import BatchEngine  # noqa: E402
 from lockgate.engines.lora import LoraAdapters  # noqa: E402
 from lockgate.engines.models import resolve_model_path  # noqa: E402
+from lockgate.engines.sampling import Sampling  # noqa: E402
 
 MODES = {
     "base8": (8, 0, 1),

@@ -19,9 +19,10 @@ import openai
 import orjson
 import pytest
 
-from lockgate.engines.batched import BatchEngine, Sampling, Sequence
+from lockgate.engines.batched import BatchEngine, Sequence
 from lockgate.engines.models import resolve_model_path
 from lockgate.engines.process import free_port
+from lockgate.engines.sampling import Sampling
 
 pytestmark = pytest.mark.engine
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from lockgate.engines import prefix_share
-from lockgate.engines.batched import BatchEngine, Event, Sampling, Sequence
+from lockgate.engines.batched import BatchEngine, Event, Sequence
 from lockgate.engines.models import resolve_model_path
+from lockgate.engines.sampling import Sampling
 
 pytestmark = pytest.mark.engine
 

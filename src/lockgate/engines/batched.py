@@ -48,9 +48,7 @@ import llama_cpp as L
 
 from lockgate.engines import prefix_share
 from lockgate.engines.lora import LoraAdapters
-from lockgate.engines.sampling import PENALTY_LAST_N, Sampling, make_sampler
-
-__all__ = ["PENALTY_LAST_N", "BatchEngine", "ContextOverflow", "Event", "Sampling", "Sequence", "next_group"]
+from lockgate.engines.sampling import Sampling, make_sampler
 
 log = logging.getLogger("lockgate.engines.batched")
 

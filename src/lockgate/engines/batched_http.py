@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from lockgate.engines.batched import ContextOverflow, Event, Sampling, Sequence
+from lockgate.engines.batched import ContextOverflow, Event, Sequence
 from lockgate.engines.replies import json_reply, max_tokens, rejected
+from lockgate.engines.sampling import Sampling
 
 if TYPE_CHECKING:
     from lockgate.engines.llamacpp_worker import Engine

@@ -427,9 +427,6 @@ _PREFIX = 5
 _KEY_PREFIXES = frozenset(k[:_PREFIX] for k in _KEYS if len(k) >= _PREFIX)
 _prefix = operator.itemgetter(slice(0, _PREFIX))  # map() of these runs in C
 _has_suffix = operator.methodcaller("endswith", _SUFFIXES)
-_TAIL = 4  # every suffix ends in one of these tails: a set look-up in C finds the few candidates
-_last = operator.itemgetter(slice(-_TAIL, None))
-_SUFFIX_TAILS = frozenset(sfx[-_TAIL:] for sfx in _SUFFIXES)
 
 _PERSONAL = re.compile(
     r"(?i:\bmy\b|\bi (?:have|had|am|was|suffer|take|got|'ve)|\bi'(?:m|ve)\b|\bme\b|\bmyself\b|"
@@ -475,8 +472,7 @@ def _key_words(words: frozenset[str]) -> frozenset[str]:
     here runs in C (`map`, `compress`, set algebra): most texts have a few hundred words."""
     ordered = tuple(words)
     by_prefix = compress(ordered, map(_KEY_PREFIXES.__contains__, map(_prefix, ordered)))
-    tailed = compress(ordered, map(_SUFFIX_TAILS.__contains__, map(_last, ordered)))
-    by_suffix = filter(_has_suffix, tailed)
+    by_suffix = compress(ordered, map(_has_suffix, ordered))
     return (words & _KEYS).union(by_prefix, by_suffix) - _NOT_KEYS
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from lockgate.providers.capacity import REMOTE, MeasuredCapacity
 
@@ -39,6 +39,14 @@ class NativeCall:
     key_header: str | None = None  # e.g. "x-api-key"; None keeps "Authorization: Bearer"
 
 
+class Releasable(Protocol):
+    """What a transport's own response offers for the connection under it."""
+
+    def release(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class UpstreamResponse(abc.ABC):
     """A response whose body has not been read yet (so streams can be relayed as they arrive).
 
@@ -47,13 +55,18 @@ class UpstreamResponse(abc.ABC):
     upstream fails after its status line, whatever the transport underneath.
     """
 
-    __slots__ = ("_release_hook", "headers", "status")
+    __slots__ = ("_conn", "_release_hook", "headers", "status")
 
     def __init__(
-        self, status: int, headers: Mapping[str, str], release_hook: Callable[[], None] | None
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        conn: Releasable,
+        release_hook: Callable[[], None] | None,
     ) -> None:
         self.status = status
         self.headers = headers  # case-insensitive
+        self._conn = conn  # the client's own response: what gives the connection back or drops it
         self._release_hook = release_hook
 
     @abc.abstractmethod
@@ -64,23 +77,15 @@ class UpstreamResponse(abc.ABC):
     def iter_chunks(self) -> AsyncIterator[bytes]:
         """The body's pieces as they arrive."""
 
-    @abc.abstractmethod
-    def _give_back(self) -> None:
-        """The transport's release: the connection back to its pool when the body was read."""
-
-    @abc.abstractmethod
-    def _abort(self) -> None:
-        """The transport's close: drop the connection unless it was given back already."""
-
     def release(self) -> None:
         """Return the connection to the pool (body fully read).  Idempotent."""
-        self._give_back()
+        self._conn.release()
         self._done()
 
     def close(self) -> None:
         """Abort the upstream connection unless it was released already (a no-op then), e.g.
         when the client went away; this also stops the generation upstream.  Idempotent."""
-        self._abort()
+        self._conn.close()
         self._done()
 
     def _done(self) -> None:

@@ -28,7 +28,7 @@ class AiohttpResponse(UpstreamResponse):
     __slots__ = ("_resp",)
 
     def __init__(self, resp: aiohttp.ClientResponse, release_hook: Callable[[], None] | None) -> None:
-        super().__init__(resp.status, resp.headers, release_hook)
+        super().__init__(resp.status, resp.headers, resp, release_hook)
         self._resp = resp
 
     async def read(self) -> bytes:
@@ -49,12 +49,6 @@ class AiohttpResponse(UpstreamResponse):
             raise UpstreamReadTimeout(str(exc) or "the upstream stopped streaming") from None
         except aiohttp.ClientError as exc:
             raise UpstreamBodyError(f"{type(exc).__name__}: {exc}") from None
-
-    def _give_back(self) -> None:
-        self._resp.release()
-
-    def _abort(self) -> None:
-        self._resp.close()
 
 
 class AiohttpTransport(Transport):

@@ -19,7 +19,7 @@ class H1UpstreamResponse(UpstreamResponse):
     __slots__ = ("_resp",)
 
     def __init__(self, resp: H1Response, release_hook: Callable[[], None] | None) -> None:
-        super().__init__(resp.status, resp.headers, release_hook)
+        super().__init__(resp.status, resp.headers, resp, release_hook)
         self._resp = resp
 
     async def read(self) -> bytes:
@@ -33,12 +33,6 @@ class H1UpstreamResponse(UpstreamResponse):
 
     def iter_chunks(self) -> AsyncIterator[bytes]:
         return self._resp.iter_chunks()  # its errors are the seam's (see h1's exception classes)
-
-    def _give_back(self) -> None:
-        self._resp.release()
-
-    def _abort(self) -> None:
-        self._resp.close()
 
 
 class H1Transport(Transport):
