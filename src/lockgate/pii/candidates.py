@@ -20,8 +20,14 @@ context (the engine sees the whole text, up to a bounded reach past each spot).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
+
+
+class WordMatcher(Protocol):
+    """What `TextScan.lexicon` needs of a word-list matcher (`lockgate.pii.lexicon.Matcher`)."""
+
+    def find(self, scan: TextScan) -> Mapping[str, frozenset[str]]: ...
 
 
 class Stems(Protocol):
@@ -44,18 +50,27 @@ _OTHER_DIGIT = re.compile(r"[^\x00-\x7f](?<=\d)")  # a digit outside ASCII (Arab
 # ("[A-Z .-]{0,16}+" then a digit: the first digit of the run within reach, without backtracking.)
 # A run of lower-case Latin letters: the words the lexicon detectors (names, health) look up
 # in their sets (explicit ranges are several times cheaper per character than `[^\W\d_]`).
-_WORD = re.compile(r"[a-zß-öø-ÿĀ-ž]+")
+WORD = re.compile(r"[a-zß-öø-ÿĀ-ž]+")
+# The characters outside ASCII that are not word letters (UTF-8 never holds one character's
+# bytes inside another's, so each can be replaced in the encoded text).
+_NOT_WORD_WIDE = re.compile(r"[^\x00-\x7fß-öø-ÿĀ-ž]")
 # For ASCII text: every character that is not a lower-case letter becomes a space, and
 # `str.split` cuts the words (CPython translates ASCII text through a 128-entry cache: about
 # half the cost of `re.findall(r"[a-z]+")` on a 2 KB prompt).
 _NOT_LOWER_ASCII = str.maketrans({c: " " for c in range(128) if not 97 <= c <= 122})
+# The same on the text's ASCII bytes, lower-casing on the way: 256 bytes, no dictionary.
+_SPACED_ASCII = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
+# For lower-cased text of any script: ASCII as above, every byte of a wider character kept.
+_SPACED_WIDE = bytes(c if 97 <= c <= 122 or c >= 128 else 32 for c in range(256))
 _ANCHOR = re.compile(r"[A-Z](?=[A-Z](?:[A-Z .\-]{0,16}+\d|[A-Z]{4}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST]))")
 
 
 class TextScan:
     """A text plus what the detectors share about it, each part computed once, on first use."""
 
-    __slots__ = ("_anchors", "_clusters", "_keywords", "_lowered", "_memo", "_places", "_words", "text")
+    __slots__ = (
+        "_anchors", "_clusters", "_keywords", "_lexicons", "_lowered", "_memo", "_places", "_spaced", "_words", "text",
+    )  # fmt: skip
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -65,6 +80,8 @@ class TextScan:
         self._places: bool | None = None
         self._keywords: dict[int, list[int]] = {}
         self._words: frozenset[str] | None = None
+        self._spaced: bytes | None = None
+        self._lexicons: dict[int, Mapping[str, frozenset[str]]] = {}
         self._memo: dict[str, object] = {}
 
     @property
@@ -98,8 +115,32 @@ class TextScan:
             if lowered.isascii():
                 self._words = frozenset(lowered.translate(_NOT_LOWER_ASCII).split())
             else:
-                self._words = frozenset(_WORD.findall(lowered))
+                self._words = frozenset(WORD.findall(lowered))
         return self._words
+
+    @property
+    def spaced(self) -> bytes:
+        """The same words in text order, each between single spaces, as UTF-8: " the plan ".
+        A word-list matcher finds the whole word w as " w ", a word start as " w" (no string
+        per word is built; for ASCII text one byte-table `translate`)."""
+        if self._spaced is None:
+            text = self.text
+            if text.isascii():
+                self._spaced = b" " + text.encode("ascii").translate(_SPACED_ASCII) + b" "
+            else:  # the same table over the UTF-8 bytes, then each other character a space
+                lowered = self.lowered
+                spaced = lowered.encode("utf-8", "surrogatepass").translate(_SPACED_WIDE)
+                for char in set(_NOT_WORD_WIDE.findall(lowered)):  # a few: "€", "’", "–"
+                    spaced = spaced.replace(char.encode("utf-8", "surrogatepass"), b" ")
+                self._spaced = b" " + spaced + b" "
+        return self._spaced
+
+    def lexicon(self, matcher: WordMatcher) -> Mapping[str, frozenset[str]]:
+        """What `matcher` finds of its word lists in this text, computed once per scan."""
+        found = self._lexicons.get(id(matcher))
+        if found is None:
+            found = self._lexicons[id(matcher)] = matcher.find(self)
+        return found
 
     @property
     def memo(self) -> dict[str, object]:

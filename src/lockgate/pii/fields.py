@@ -8,15 +8,13 @@ operator's, not user data, and are skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 Container = dict[str, Any] | list[Any]
 
 
-@dataclass(frozen=True, slots=True)
-class TextSlot:
+class TextSlot(NamedTuple):  # a tuple: made for every string of every request, cheaply
     path: str
     container: Container
     key: Any  # str for a dict, int for a list
@@ -30,60 +28,61 @@ class TextSlot:
         self.container[self.key] = value
 
 
-Walker = Callable[[Container, Any, str], Iterator[TextSlot]]
+# Each walker appends the slots of `parent[key]` (a value known to be there) to `out`.
+Walker = Callable[[Container, Any, str, list[TextSlot]], None]
 
 
-def _string(parent: Container, key: Any, path: str) -> Iterator[TextSlot]:
+def _string(parent: Container, key: Any, path: str, out: list[TextSlot]) -> None:
     if isinstance(parent[key], str):
-        yield TextSlot(path, parent, key)
+        out.append(TextSlot(path, parent, key))
 
 
-def _strings(parent: Container, key: Any, path: str) -> Iterator[TextSlot]:
+def _strings(parent: Container, key: Any, path: str, out: list[TextSlot]) -> None:
     """A string, or a list whose string items are each scanned (prompt, input)."""
     value = parent[key]
     if isinstance(value, str):
-        yield TextSlot(path, parent, key)
+        out.append(TextSlot(path, parent, key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if isinstance(item, str):
-                yield TextSlot(f"{path}[{i}]", value, i)
+                out.append(TextSlot(f"{path}[{i}]", value, i))
             elif isinstance(item, dict):  # Responses-style input items look like messages
-                yield from _message(item, f"{path}[{i}]")
+                _walk(item, _MESSAGE_KEYS, f"{path}[{i}]", out)
 
 
-def _content(parent: Container, key: Any, path: str) -> Iterator[TextSlot]:
+def _content(parent: Container, key: Any, path: str, out: list[TextSlot]) -> None:
     """Message content: a string, or a list of parts where text parts carry `text`."""
     value = parent[key]
     if isinstance(value, str):
-        yield TextSlot(path, parent, key)
+        out.append(TextSlot(path, parent, key))
     elif isinstance(value, list):
         for i, part in enumerate(value):
             if isinstance(part, dict) and isinstance(part.get("text"), str):
-                yield TextSlot(f"{path}[{i}].text", part, "text")
+                out.append(TextSlot(f"{path}[{i}].text", part, "text"))
 
 
-def _tool_calls(parent: Container, key: Any, path: str) -> Iterator[TextSlot]:
+def _tool_calls(parent: Container, key: Any, path: str, out: list[TextSlot]) -> None:
     calls = parent[key]
     if not isinstance(calls, list):
         return
     for i, call in enumerate(calls):
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict) and "arguments" in function:
-            yield from _string(function, "arguments", f"{path}[{i}].function.arguments")
+            _string(function, "arguments", f"{path}[{i}].function.arguments", out)
 
 
-def _function_call(parent: Container, key: Any, path: str) -> Iterator[TextSlot]:
+def _function_call(parent: Container, key: Any, path: str, out: list[TextSlot]) -> None:
     call = parent[key]
     if isinstance(call, dict) and "arguments" in call:
-        yield from _string(call, "arguments", f"{path}.arguments")
+        _string(call, "arguments", f"{path}.arguments", out)
 
 
-def _messages(parent: Container, key: Any, path: str) -> Iterator[TextSlot]:
+def _messages(parent: Container, key: Any, path: str, out: list[TextSlot]) -> None:
     messages = parent[key]
     if isinstance(messages, list):
         for i, message in enumerate(messages):
             if isinstance(message, dict):
-                yield from _message(message, f"{path}[{i}]")
+                _walk(message, _MESSAGE_KEYS, f"{path}[{i}]", out)
 
 
 _MESSAGE_KEYS: dict[str, Walker] = {
@@ -101,15 +100,14 @@ _BODY_KEYS: dict[str, Walker] = {
 }
 
 
-def _walk(obj: dict[str, Any], keys: dict[str, Walker], path: str) -> Iterator[TextSlot]:
+def _walk(obj: dict[str, Any], keys: dict[str, Walker], path: str, out: list[TextSlot]) -> None:
     for key, walker in keys.items():
         if key in obj:
-            yield from walker(obj, key, f"{path}.{key}" if path else key)
+            walker(obj, key, f"{path}.{key}" if path else key, out)
 
 
-def _message(message: dict[str, Any], path: str) -> Iterator[TextSlot]:
-    yield from _walk(message, _MESSAGE_KEYS, path)
-
-
-def text_slots(body: dict[str, Any]) -> Iterator[TextSlot]:
-    yield from _walk(body, _BODY_KEYS, "")
+def text_slots(body: dict[str, Any]) -> list[TextSlot]:
+    """Every string of `body` a provider would read, in the order of `_BODY_KEYS`."""
+    out: list[TextSlot] = []
+    _walk(body, _BODY_KEYS, "", out)
+    return out

@@ -29,15 +29,14 @@ per language in `docs/pii.md`.
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Iterator
-from itertools import compress
 
 from lockgate.pii.base import ScanDetector
 from lockgate.pii.candidates import TextScan
 from lockgate.pii.config import PiiConfig
 from lockgate.pii.findings import Match
+from lockgate.pii.lexicon import Group, SharedLexicon
 from lockgate.pii.names import NameDetector
 
 _T = r"(?:[ -]?(?:typ(?:e|u)?|tipo|de tipo|di tipo)[ -]?(?:[12]|i{1,2}|one|two))"
@@ -423,10 +422,10 @@ _KEYS = frozenset(
     ]
 ) | frozenset(m.lower() for m in _MED)
 _SUFFIXES = ("krebs", "kanker", "itis", "karzinom")
-_PREFIX = 5
-_KEY_PREFIXES = frozenset(k[:_PREFIX] for k in _KEYS if len(k) >= _PREFIX)
-_prefix = operator.itemgetter(slice(0, _PREFIX))  # map() of these runs in C
-_has_suffix = operator.methodcaller("endswith", _SUFFIXES)
+# A word that starts with a key's first six letters (a five-letter key: the key) may be an
+# inflection of it ("diabetic", "tumors"). Six, not five: "migra" would take in every "migration".
+_PREFIX = 6
+_KEY_PREFIXES = frozenset(k[:_PREFIX] for k in _KEYS if len(k) >= _PREFIX - 1)
 
 _PERSONAL = re.compile(
     r"(?i:\bmy\b|\bi (?:have|had|am|was|suffer|take|got|'ve)|\bi'(?:m|ve)\b|\bme\b|\bmyself\b|"
@@ -466,14 +465,23 @@ _NOT_KEYS = frozenset((
 ))  # fmt: skip
 
 
-def _key_words(words: frozenset[str]) -> frozenset[str]:
-    """The words of a text that may belong to a health term: a key, a key's first `_PREFIX`
-    letters, or a key suffix ("Darmkrebs"), less the business words in `_NOT_KEYS`.  Every loop
-    here runs in C (`map`, `compress`, set algebra): most texts have a few hundred words."""
-    ordered = tuple(words)
-    by_prefix = compress(ordered, map(_KEY_PREFIXES.__contains__, map(_prefix, ordered)))
-    by_suffix = compress(ordered, map(_has_suffix, ordered))
-    return (words & _KEYS).union(by_prefix, by_suffix) - _NOT_KEYS
+# Key words, key prefixes and key suffixes, found in one pass (`lockgate.pii.lexicon`); "icd"
+# lets the ICD-10 cue run.
+GATES = SharedLexicon("health", lambda: [
+    Group("key", _KEYS), Group("prefix", _KEY_PREFIXES, "prefix"), Group("suffix", frozenset(_SUFFIXES), "suffix"),
+    Group("icd", frozenset(["icd"])), Group("diagn", frozenset(["diagn"]), "infix"),
+])  # fmt: skip
+
+
+def _key_words(scan: TextScan) -> tuple[frozenset[str], bool]:
+    """The words of a text that may belong to a health term: a key, a word that starts with a
+    key prefix (`_KEY_PREFIXES`), or one with a key suffix ("Darmkrebs"), less the business
+    words in `_NOT_KEYS`; and whether an ICD-10 cue may stand in it (the word "icd", or
+    "diagn" in a word)."""
+    found = GATES.find(scan)
+    return (found["key"] | found["prefix"] | found["suffix"]) - _NOT_KEYS, bool(
+        found["icd"] or found["diagn"]
+    )
 
 
 def _sentence_window(text: str, start: int, end: int) -> tuple[int, int]:
@@ -494,12 +502,12 @@ class HealthDetector(ScanDetector):
 
     def __init__(self, names: NameDetector | None = None) -> None:
         self.names = names or NameDetector()
+        GATES.prepare()
 
     def find_in(self, scan: TextScan) -> Iterator[Match]:
-        words = scan.words
         text = scan.text
-        keys = _key_words(words)  # most texts stop here, or at the ICD cue
-        icd = ("icd" in words or "diagn" in scan.lowered) and _ICD_CUE.search(text) is not None
+        keys, icd_cue = _key_words(scan)  # most texts stop here, or at the ICD cue
+        icd = icd_cue and _ICD_CUE.search(text) is not None
         if not (keys or icd):
             return
         hits: list[tuple[int, int]] = []

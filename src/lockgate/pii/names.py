@@ -37,6 +37,7 @@ from lockgate.pii.base import ScanDetector
 from lockgate.pii.candidates import TextScan
 from lockgate.pii.config import PiiConfig
 from lockgate.pii.findings import Match
+from lockgate.pii.lexicon import Group, SharedLexicon
 
 _UP = "A-ZÀ-ÖØ-ÞĄĆČĎĘĚŁŃŇŒŘŚŠŤŮŸŹŻŽ"
 _LO = "a-zß-öø-ÿąćčďęěłńňœřśšťůźżž"
@@ -157,12 +158,12 @@ def _glued(char: str) -> bool:
     return char.isalnum() or char in "'’-_"
 
 
-def _cue_starts(scan: TextScan) -> list[int]:
+def _cue_starts(scan: TextScan, cues: frozenset[str]) -> list[int]:
     """Where an honorific or salutation may start: each cue word of the text, found with
     `str.find` in the lower-cased text (one regex over the whole text costs far more)."""
     lowered = scan.lowered
     starts: list[int] = []
-    for word in scan.words & _CUE_WORDS:
+    for word in cues:
         at = lowered.find(word)
         while at != -1:
             if at == 0 or not (lowered[at - 1].isalnum() or lowered[at - 1] == "."):
@@ -259,11 +260,16 @@ _CUE_WORDS = frozenset(
 )  # fmt: skip
 
 
+# The words whose presence lets the name patterns run: salutations and given names.
+GATES = SharedLexicon("name", lambda: [Group("cue", _CUE_WORDS), Group("given", lexicon()[0])])
+
+
 class NameDetector(ScanDetector):
     needs_signal = False  # names hold neither digits nor "@"
 
     def __init__(self) -> None:
         self.given, self.surnames = lexicon()
+        GATES.prepare()
 
     def find_in(self, scan: TextScan) -> Iterator[Match]:
         found = scan.memo.get("name")
@@ -274,7 +280,7 @@ class NameDetector(ScanDetector):
 
     def _find(self, scan: TextScan) -> Iterator[Match]:
         text = scan.text
-        words = scan.words
+        found = GATES.find(scan)
         seen: list[tuple[int, int]] = []
 
         def fresh(start: int, end: int) -> bool:
@@ -304,10 +310,11 @@ class NameDetector(ScanDetector):
                         if span is not None and fresh(*span):
                             yield Match("name", text[span[0] : span[1]], *span)
                 line_start = line_end + 1
-        if not words.isdisjoint(_CUE_WORDS) or "M. " in text:
+        cues = found["cue"]
+        if cues or "M. " in text:
             done = 0
             cued_ok = scan.lower_keeps_places
-            for start in _cue_starts(scan) if cued_ok else (m.start() for m in _CUED.finditer(text)):
+            for start in _cue_starts(scan, cues) if cued_ok else (m.start() for m in _CUED.finditer(text)):
                 if start < done:
                     continue
                 hit = _CUED.match(text, start)
@@ -316,10 +323,14 @@ class NameDetector(ScanDetector):
                     span = self._accept_cued(text, hit)
                     if span is not None and fresh(*span):
                         yield Match("name", text[span[0] : span[1]], *span)
-        if not words.isdisjoint(self.given):
+        given = found["given"]  # the given names the text holds, lower-cased
+        if given:
             for hit in _RUN.finditer(text):
                 if hit.start() > 0 and _glued(text[hit.start() - 1]):
                     continue
+                run = hit.group().lower()
+                if not any(name in run for name in given):
+                    continue  # a run holds a name only if one of its words is a given name
                 for span in self._lexicon_spans(scan, hit):
                     if fresh(*span):
                         yield Match("name", text[span[0] : span[1]], *span)
