@@ -24,10 +24,12 @@ from lockbench.install import ensure_litellm, ensure_pyspy, ensure_system_tools 
 from lockbench.launch import start_aiohttp, start_litellm, start_lockgate  # noqa: E402
 from lockbench.loadgen import wrk_binary  # noqa: E402
 from lockbench.machine import describe_machine, versions  # noqa: E402
+from lockbench.paired import Paired, measure_paired  # noqa: E402
 from lockbench.peers import (  # noqa: E402
     ADAPTER_PROTOCOLS,
     ALL_PROMPTS,
     FEATURE_LINES,
+    FULL_LINE,
     HEADLINE,
     TARGET_LINE,
     Endpoint,
@@ -72,6 +74,7 @@ class Bench:
         self.settings, self.run_dir, self.hook = settings, run_dir, hook
         self.key = "sk-bench-" + secrets.token_hex(8)
         self.lines: list[Line] = []
+        self.paired = Paired("aiohttp", lockgate_label(FULL_LINE), "2kb")
 
     def _measure(self, subject: Subject) -> None:
         print(f"measuring {subject.label} …", flush=True)
@@ -93,6 +96,19 @@ class Bench:
             self._peer("aiohttp", lambda: start_aiohttp(self.run_dir, base, self.key), ALL_PROMPTS)
             routes = upstream_routes(base, UPSTREAM_MODEL)
             self.lockgate_lines(routes)
+            full = next(f for f in FEATURE_LINES if f.name == FULL_LINE)
+            print(
+                f"measuring {self.paired.subject} against {self.paired.peer} in alternating rounds …",
+                flush=True,
+            )
+            measure_paired(
+                self.paired,
+                lambda: start_aiohttp(self.run_dir, base, self.key),
+                lambda: start_lockgate(full.name, full, self.run_dir, routes, self.key),
+                self.settings.paired_rounds,
+                self.settings.seconds_c32,
+                self.run_dir / "wrk",
+            )
             if litellm is not None:
                 self._peer("litellm", lambda: start_litellm(litellm, self.run_dir, routes, self.key))
 
@@ -144,6 +160,7 @@ def run(args: argparse.Namespace) -> Report:
         versions=versions(nginx_binary(), wrk_binary(), litellm),
         lines=bench.lines,
         engine=engine,
+        paired=bench.paired,
         elapsed_s=time.monotonic() - started,
         artefacts=[str(p) for p in (profiler.written if profiler else [])],
     )

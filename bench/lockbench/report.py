@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from lockbench.engine import EngineRun
+from lockbench.paired import Paired
 from lockbench.peers import ADAPTER_PROTOCOLS
 from lockbench.suite import Line, Settings
 from lockbench.targets import AdapterCost, Target, adapter_costs, ratios, targets
@@ -30,9 +31,10 @@ class Report:
     engine: EngineRun | None
     elapsed_s: float
     artefacts: list[str]
+    paired: Paired | None = None
 
     def targets(self) -> list[Target]:
-        return targets(self.lines, self.engine)
+        return targets(self.lines, self.engine, self.paired)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +47,7 @@ class Report:
             "lines": [line.to_json() for line in self.lines],
             "engine": None if self.engine is None else self.engine.to_json(),
             "ratios": ratios(self.lines),
+            "paired": None if self.paired is None else self.paired.to_json(),
             "adapters": [c.to_json() for c in adapter_costs(self.lines, ADAPTER_PROTOCOLS)],
             "targets": [t.to_json() for t in self.targets()],
             "artefacts": self.artefacts,
@@ -161,6 +164,27 @@ def adapter_table(costs: list[AdapterCost]) -> Table:
     return table
 
 
+def paired_table(paired: Paired) -> Table:
+    table = Table(
+        title=f"alternating rounds: {paired.subject} against {paired.peer}, {paired.prompt} prompt, c=32"
+    )
+    for name in (
+        "round",
+        f"{paired.peer} req/s",
+        "p99 ms",
+        f"{paired.subject} req/s",
+        "p99 ms",
+        "req/s ÷",
+        "p99 ÷",
+    ):
+        table.add_column(name, justify="right")
+    for n, r in enumerate(paired.rounds, 1):
+        table.add_row(str(n), f"{r.peer.rps:,.0f}", _f(r.peer.p99_ms, 2), f"{r.subject.rps:,.0f}",
+                      _f(r.subject.p99_ms, 2), _ratio(r.rps_ratio), _ratio(r.p99_ratio))  # fmt: skip
+    table.add_row("median", "", "", "", "", _ratio(paired.rps_ratio), _ratio(paired.p99_ratio))
+    return table
+
+
 def targets_table(found: list[Target]) -> Table:
     table = Table(title="targets (issue 7)")
     for name in ("target", "measured", "limit", "result"):
@@ -183,6 +207,8 @@ def print_report(report: Report, console: Console | None = None) -> None:
         console.print(adapter_table(costs))
     if report.engine:
         console.print(engine_table(report.engine))
+    if report.paired is not None and report.paired.rounds:
+        console.print(paired_table(report.paired))
     console.print(targets_table(report.targets()))
     machine = report.machine
     console.print(

@@ -28,6 +28,7 @@ class Settings:
     engine_streams_c4: int
     engine_max_tokens: int
     sse_chunks: int = 64
+    paired_rounds: int = 3  # alternating pass-through / every-feature rounds (lockbench.paired)
 
 
 PRESETS: dict[str, Settings] = {
@@ -52,6 +53,7 @@ PRESETS: dict[str, Settings] = {
         engine_streams_c1=2,
         engine_streams_c4=4,
         engine_max_tokens=16,
+        paired_rounds=1,
     ),
 }
 

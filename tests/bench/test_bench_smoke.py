@@ -14,7 +14,18 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "bench" / "run.py"
-TOP_KEYS = {"date", "mode", "machine", "versions", "settings", "lines", "engine", "ratios", "targets"}
+TOP_KEYS = {
+    "date",
+    "mode",
+    "machine",
+    "versions",
+    "settings",
+    "lines",
+    "engine",
+    "ratios",
+    "paired",
+    "targets",
+}
 EXPECTED_LABELS = {
     "direct",
     "aiohttp",
@@ -73,5 +84,15 @@ def test_smoke_run_measures_every_line_cleanly(tmp_path: Path) -> None:
     assert [a["protocol"] for a in data["adapters"]] == ["messages", "responses"]
     assert all(a["c32_rps"] > 0 and a["c32_rps_vs_chat"] > 0 for a in data["adapters"])
     assert "lockgate[auth] short" in data["ratios"]
+    # issue 17's ratios, from alternating rounds (one in a smoke run)
+    paired = data["paired"]
+    assert (paired["peer"], paired["subject"], paired["prompt"]) == ("aiohttp", "lockgate[all]", "2kb")
+    assert len(paired["rounds"]) == 1 and paired["median_rps_ratio"] > 0
+    assert all(
+        r[side]["requests"] > 0 and r[side]["errors"] == 0
+        for r in paired["rounds"]
+        for side in ("peer", "subject")
+    )
     names = [t["name"] for t in data["targets"]]
+    assert any(n.endswith("median of 1 alternating rounds") for n in names)
     assert any("added p50" in n for n in names) and any("resident memory" in n for n in names)

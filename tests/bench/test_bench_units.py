@@ -21,6 +21,7 @@ from lockbench.engine import EngineLine, EngineRun
 from lockbench.followup import FollowUp, conversation, question
 from lockbench.gcstats import parse_gen2, per_10k
 from lockbench.loadgen import HttpTarget, LoadResult, lua_script, parse_wrk
+from lockbench.paired import Paired, Round
 from lockbench.peers import FEATURE_LINES, LONG_PROMPT, Endpoint, litellm_config, lockgate_config
 from lockbench.procs import BenchError, descendants, start, vm_rss_kb, wait_ready
 from lockbench.profile import summarise
@@ -212,6 +213,38 @@ def test_tail_targets_compare_the_full_line_with_the_pass_through_on_its_prompt(
     worst = found["gen-2 collections in a c=32 run, worst lockgate line"]
     assert worst.value == 1 and worst.met is False
     assert lines[2].to_json()["c32_gen2_per_10k"] == pytest.approx(100.0)  # 1 in 100 requests
+
+
+def test_alternating_rounds_give_the_tail_targets_their_medians() -> None:
+    """The single runs (all at 0.6x, p99 1.5x) are overruled by the median of the rounds."""
+    lines = [
+        Line("aiohttp", "aiohttp", "-", "2kb", _load(1_800), _load(4_000, p99=20.0)),
+        Line("lockgate", "lockgate[all]", "all", "2kb", _load(1_000), _load(2_400, p99=30.0), gen2=0),
+    ]
+    paired = Paired("aiohttp", "lockgate[all]", "2kb")
+    for peer, subject in [
+        ((4_000, 20.0), (3_200, 22.0)),
+        ((3_600, 18.0), (3_240, 27.0)),
+        ((4_100, 20.0), (2_870, 30.0)),
+    ]:
+        paired.rounds.append(Round(_load(peer[0], p99=peer[1]), _load(subject[0], p99=subject[1])))
+    assert [round(r.rps_ratio, 2) for r in paired.rounds] == [0.8, 0.9, 0.7]
+    assert paired.rps_ratio == pytest.approx(0.8)
+    assert paired.p99_ratio == pytest.approx(1.5)  # 1.1, 1.5, 1.5
+    found = {t.name: t for t in targets(lines, None, paired)}
+    rps = found["c=32 req/s, all, ÷ aiohttp pass-through, median of 3 alternating rounds"]
+    p99 = found["c=32 p99, all, ÷ aiohttp pass-through p99, median of 3 alternating rounds"]
+    assert (rps.value, rps.met) == (pytest.approx(0.8), True)
+    assert (p99.value, p99.met) == (pytest.approx(1.5), False)
+    assert paired.to_json()["median_rps_ratio"] == 0.8 and len(paired.to_json()["rounds"]) == 3
+    # no rounds (a run that stopped early): the single runs decide, and say so by their names
+    single = {t.name: t for t in targets(lines, None, Paired("aiohttp", "lockgate[all]", "2kb"))}
+    assert single["c=32 req/s, all, ÷ aiohttp pass-through"].value == pytest.approx(0.6)
+
+
+def test_a_round_against_a_peer_that_served_nothing_is_no_ratio() -> None:
+    empty = Round(_load(0, p99=0.0), _load(100))
+    assert empty.rps_ratio == 0.0 and empty.p99_ratio == float("inf")
 
 
 def test_gen2_count_is_read_from_the_metrics_page() -> None:
