@@ -180,21 +180,24 @@ def test_shared_lexicons_are_found_in_one_pass(registry: dict[str, object]) -> N
         "test-two", lambda: [Group("a", frozenset({"beta"})), Group("s", frozenset({"gam"}), "prefix")]
     )
     scan = TextScan("Alpha beta gamma")
-    assert one.find(scan) == {"a": frozenset({"alpha"})}
-    assert two.find(scan) == {"a": frozenset({"beta"}), "s": frozenset({"gamma"})}
-    assert one.prepare()[0] is two.prepare()[0]  # one lexicon, one matcher
+    found = one.find(scan)
+    assert found is two.find(scan)  # one lexicon, one pass, one answer
+    assert (one.key("a"), two.key("a")) == ("test-one.a", "test-two.a")
+    assert found[one.key("a")] == {"alpha"}
+    assert found[two.key("a")] == {"beta"} and found[two.key("s")] == {"gamma"}
+    assert one.prepare() is two.prepare()
     assert len(scan._lexicons) == 1
     # the detectors' own lists are in the same lexicon
-    assert names.GATES.find(scan) == {"cue": frozenset(), "given": frozenset()}
+    assert found[names.GATES.key("cue")] == frozenset() and found[health.GATES.key("key")] == frozenset()
 
 
 def test_a_late_registration_rebuilds_the_shared_lexicon(registry: dict[str, object]) -> None:
     first = SharedLexicon("test-first", lambda: [Group("a", frozenset({"alpha"}))])
-    before = first.prepare()[0]
+    before = first.prepare()
     late = SharedLexicon("test-late", lambda: [Group("a", frozenset({"omega"}))])
-    assert late.find(TextScan("omega alpha")) == {"a": frozenset({"omega"})}
-    assert first.prepare()[0] is not before
-    assert first.find(TextScan("omega alpha")) == {"a": frozenset({"alpha"})}
+    found = late.find(TextScan("omega alpha"))
+    assert found[late.key("a")] == {"omega"} and found[first.key("a")] == {"alpha"}
+    assert first.prepare() is not before
 
 
 def test_a_name_is_registered_once(registry: dict[str, object]) -> None:

@@ -473,15 +473,17 @@ GATES = SharedLexicon("health", lambda: [
 ])  # fmt: skip
 
 
+_KEY, _STEM, _END, _ICD_WORD, _DIAGN = map(GATES.key, ("key", "prefix", "suffix", "icd", "diagn"))
+
+
 def _key_words(scan: TextScan) -> tuple[frozenset[str], bool]:
     """The words of a text that may belong to a health term: a key, a word that starts with a
     key prefix (`_KEY_PREFIXES`), or one with a key suffix ("Darmkrebs"), less the business
     words in `_NOT_KEYS`; and whether an ICD-10 cue may stand in it (the word "icd", or
     "diagn" in a word)."""
     found = GATES.find(scan)
-    return (found["key"] | found["prefix"] | found["suffix"]) - _NOT_KEYS, bool(
-        found["icd"] or found["diagn"]
-    )
+    keys = (found[_KEY] | found[_STEM] | found[_END]) - _NOT_KEYS
+    return keys, bool(found[_ICD_WORD] or found[_DIAGN])
 
 
 def _sentence_window(text: str, start: int, end: int) -> tuple[int, int]:

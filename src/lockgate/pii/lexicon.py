@@ -264,29 +264,22 @@ class SharedLexicon:
     """One detector's word lists in the shared lexicon: every registered list is found in the
     same pass over a text (one Hyperscan database; one scan of it costs less than two scans of
     half the size). Register at import time; `prepare()` builds the matcher when a detector is
-    made, so that no request pays for it."""
+    made, so that no request pays for it. `find(scan)` answers for every registered list: a
+    detector reads its own groups under `key(group)`."""
 
-    __slots__ = ("_view", "name")
+    __slots__ = ("name",)
 
     def __init__(self, name: str, groups: Callable[[], Iterable[Group]]) -> None:
         if name in _SHARED:
             raise ValueError(f"lexicon {name!r} is registered twice")
         _SHARED[name] = groups
         self.name = name
-        # the shared lexicon this view was made for, and (group, its key there) pairs
-        self._view: tuple[Lexicon, tuple[tuple[str, str], ...]] | None = None
 
-    def prepare(self) -> tuple[Lexicon, tuple[tuple[str, str], ...]]:
-        lexicon = _shared()
-        if self._view is None or self._view[0] is not lexicon:
-            prefix = f"{self.name}."
-            keys = tuple(
-                (g.name.removeprefix(prefix), g.name) for g in lexicon.groups if g.name.startswith(prefix)
-            )
-            self._view = (lexicon, keys)
-        return self._view
+    def key(self, group: str) -> str:
+        return f"{self.name}.{group}"
+
+    def prepare(self) -> Lexicon:
+        return _shared()
 
     def find(self, scan: TextScan) -> Found:
-        lexicon, keys = self.prepare()
-        found = scan.lexicon(lexicon.matcher)
-        return {group: found[key] for group, key in keys}
+        return scan.lexicon(_shared().matcher)

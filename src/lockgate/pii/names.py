@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 
@@ -262,6 +262,7 @@ _CUE_WORDS = frozenset(
 
 # The words whose presence lets the name patterns run: salutations and given names.
 GATES = SharedLexicon("name", lambda: [Group("cue", _CUE_WORDS), Group("given", lexicon()[0])])
+_CUES, _GIVEN = GATES.key("cue"), GATES.key("given")
 
 
 class NameDetector(ScanDetector):
@@ -271,16 +272,18 @@ class NameDetector(ScanDetector):
         self.given, self.surnames = lexicon()
         GATES.prepare()
 
-    def find_in(self, scan: TextScan) -> Iterator[Match]:
-        found = scan.memo.get("name")
-        if found is None:
-            found = scan.memo["name"] = list(self._find(scan))
-        assert isinstance(found, list)
-        yield from found
+    def find_in(self, scan: TextScan) -> list[Match]:
+        names = scan.memo.get("name")
+        if names is None:
+            text, found = scan.text, GATES.find(scan)
+            # no field label, line, salutation, honorific or given name: nothing to look at
+            quiet = not (found[_CUES] or found[_GIVEN] or ":" in text or "\n" in text or "M. " in text)
+            names = scan.memo["name"] = [] if quiet else list(self._find(scan, found))
+        assert isinstance(names, list)
+        return names
 
-    def _find(self, scan: TextScan) -> Iterator[Match]:
+    def _find(self, scan: TextScan, found: Mapping[str, frozenset[str]]) -> Iterator[Match]:
         text = scan.text
-        found = GATES.find(scan)
         seen: list[tuple[int, int]] = []
 
         def fresh(start: int, end: int) -> bool:
@@ -310,7 +313,7 @@ class NameDetector(ScanDetector):
                         if span is not None and fresh(*span):
                             yield Match("name", text[span[0] : span[1]], *span)
                 line_start = line_end + 1
-        cues = found["cue"]
+        cues = found[_CUES]
         if cues or "M. " in text:
             done = 0
             cued_ok = scan.lower_keeps_places
@@ -323,7 +326,7 @@ class NameDetector(ScanDetector):
                     span = self._accept_cued(text, hit)
                     if span is not None and fresh(*span):
                         yield Match("name", text[span[0] : span[1]], *span)
-        given = found["given"]  # the given names the text holds, lower-cased
+        given = found[_GIVEN]  # the given names the text holds, lower-cased
         if given:
             for hit in _RUN.finditer(text):
                 if hit.start() > 0 and _glued(text[hit.start() - 1]):
