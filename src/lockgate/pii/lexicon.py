@@ -28,14 +28,13 @@ about 7 µs where the word set alone took 28 µs (`bench/pii_scan.py`; docs/benc
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from itertools import compress, repeat
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 from lockgate.pii.candidates import WORD, TextScan
@@ -68,24 +67,27 @@ def _whole(entries: frozenset[str]) -> Select:
     return lambda _ordered, words: words & entries
 
 
-def _cut(cut: Callable[[int], slice]) -> Callable[[frozenset[str]], Select]:
-    """Entries looked up as slices of each word, one `map` per entry length (in C)."""
+def _starts(entries: frozenset[str]) -> Select:
+    """Many word starts: each word's first n letters looked up in a set, one `map` per entry
+    length n (in C); `str.startswith` over hundreds of entries would test each in turn."""
+    lengths = [
+        (itemgetter(slice(0, n)), frozenset(e for e in entries if len(e) == n))
+        for n in {len(e) for e in entries}
+    ]
 
-    def build(entries: frozenset[str]) -> Select:
-        lengths = [
-            (itemgetter(cut(n)), frozenset(e for e in entries if len(e) == n))
-            for n in {len(e) for e in entries}
-        ]
+    def select(ordered: tuple[str, ...], _words: frozenset[str]) -> Iterable[str]:
+        found: set[str] = set()
+        for start, these in lengths:  # a word shorter than n slices to itself
+            found.update(compress(ordered, map(these.__contains__, map(start, ordered))))
+        return found
 
-        def select(ordered: tuple[str, ...], _words: frozenset[str]) -> Iterable[str]:
-            found: set[str] = set()
-            for part, these in lengths:  # a word shorter than an entry slices to itself
-                found.update(compress(ordered, map(these.__contains__, map(part, ordered))))
-            return found
+    return select
 
-        return select
 
-    return build
+def _ends(entries: frozenset[str]) -> Select:
+    """A few word endings: one `str.endswith` over the tuple of them per word, in C."""
+    ends = methodcaller("endswith", tuple(entries))
+    return lambda ordered, _words: compress(ordered, map(ends, ordered))
 
 
 def _inside(entries: frozenset[str]) -> Select:
@@ -100,8 +102,8 @@ def _inside(entries: frozenset[str]) -> Select:
 
 _RULES: dict[Part, _Rule] = {
     "whole": _Rule(" {} ", b"", _whole),
-    "prefix": _Rule(" {}", rb" ({}[^ ]*)", _cut(lambda n: slice(0, n))),
-    "suffix": _Rule("{} ", rb"(?<= )([^ ]*{}) ", _cut(lambda n: slice(-n, None))),
+    "prefix": _Rule(" {}", rb" ({}[^ ]*)", _starts),
+    "suffix": _Rule("{} ", rb"(?<= )([^ ]*{}) ", _ends),
     "infix": _Rule("{}", rb"(?<= )([^ ]*{}[^ ]*)", _inside),
 }
 
@@ -183,9 +185,8 @@ def _return_freed_memory() -> None:
     """Hand the compiler's freed working memory back to the OS (about 15 MB for the detectors'
     lists, which glibc would otherwise keep in the serving process's heap for good)."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):  # not glibc (macOS, musl, Windows): nothing to do
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the interpreter runs on
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, musl, Windows): nothing to do
         return
     trim(0)
 
