@@ -54,6 +54,7 @@ WORD = re.compile(r"[a-zß-öø-ÿĀ-ž]+")
 # The characters outside ASCII that are not word letters (UTF-8 never holds one character's
 # bytes inside another's, so each can be replaced in the encoded text).
 _NOT_WORD_WIDE = re.compile(r"[^\x00-\x7fß-öø-ÿĀ-ž]")
+_NOT_WORD = re.compile(r"[^a-zß-öø-ÿĀ-ž]+")
 # For ASCII text: every character that is not a lower-case letter becomes a space, and
 # `str.split` cuts the words (CPython translates ASCII text through a 128-entry cache: about
 # half the cost of `re.findall(r"[a-z]+")` on a 2 KB prompt).
@@ -120,18 +121,25 @@ class TextScan:
 
     @property
     def spaced(self) -> bytes:
-        """The same words in text order, each between single spaces, as UTF-8: " the plan ".
-        A word-list matcher finds the whole word w as " w ", a word start as " w" (no string
-        per word is built; for ASCII text one byte-table `translate`)."""
+        """The same words in text order as UTF-8, with every other character a space and a
+        space at each end: "The plan!" is b" the plan  ". A word-list matcher finds the whole
+        word w as " w ", a word start as " w" (no string per word is built; for ASCII text this
+        is one byte-table `translate`)."""
         if self._spaced is None:
             text = self.text
             if text.isascii():
                 self._spaced = b" " + text.encode("ascii").translate(_SPACED_ASCII) + b" "
-            else:  # the same table over the UTF-8 bytes, then each other character a space
+            else:
                 lowered = self.lowered
-                spaced = lowered.encode("utf-8", "surrogatepass").translate(_SPACED_WIDE)
-                for char in set(_NOT_WORD_WIDE.findall(lowered)):  # a few: "€", "’", "–"
-                    spaced = spaced.replace(char.encode("utf-8", "surrogatepass"), b" ")
+                encoded = lowered.encode("utf-8", "surrogatepass")
+                if (len(encoded) - len(lowered)) * 8 < len(lowered):
+                    # mostly ASCII (Latin text with accents): the table, then each wider
+                    # character that is no word letter ("€", "’", "–") becomes a space
+                    spaced = encoded.translate(_SPACED_WIDE)
+                    for char in set(_NOT_WORD_WIDE.findall(lowered)):
+                        spaced = spaced.replace(char.encode("utf-8", "surrogatepass"), b" ")
+                else:  # another script: one pass turns each run of non-letters into a space
+                    spaced = _NOT_WORD.sub(" ", lowered).encode("utf-8", "surrogatepass")
                 self._spaced = b" " + spaced + b" "
         return self._spaced
 
