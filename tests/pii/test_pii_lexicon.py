@@ -23,15 +23,13 @@ MATCHER_NAMES = list(MATCHERS)
 def expected(groups: tuple[Group, ...], text: str) -> dict[str, frozenset[str]]:
     """The definition, spelled out with string methods over the text's word set."""
     words = TextScan(text).words
-    tests = {
-        "whole": lambda w, e: w == e,
-        "prefix": str.startswith,
-        "suffix": str.endswith,
-        "infix": lambda w, e: e in w,
+    holds = {
+        "whole": lambda w, entries: w in entries,
+        "prefix": lambda w, entries: w.startswith(tuple(entries)),
+        "suffix": lambda w, entries: w.endswith(tuple(entries)),
+        "infix": lambda w, entries: any(e in w for e in entries),
     }
-    return {
-        g.name: frozenset(w for w in words if any(tests[g.part](w, e) for e in g.entries)) for g in groups
-    }
+    return {g.name: frozenset(w for w in words if holds[g.part](w, g.entries)) for g in groups}
 
 
 GROUPS = (
@@ -128,6 +126,19 @@ def test_spaced_holds_the_words_between_single_spaces(text: str) -> None:
     spaced = scan.spaced
     assert spaced.startswith(b" ") and spaced.endswith(b" ")
     assert frozenset(spaced.decode().split(" ")) - {""} == scan.words
+
+
+@pytest.mark.parametrize("script", ["latin", "other"])
+def test_spaced_keeps_exactly_the_word_letters_of_every_character(script: str) -> None:
+    """Every character up to U+2FFF (and one outside the BMP, and a lone surrogate), inside
+    mostly-ASCII text and inside text of another script (the two ways `spaced` is built)."""
+    filler = "plain words here " * 4 if script == "latin" else "слово " * 12
+    chars = [chr(i) for i in range(0x80, 0x3000) if not 0xD800 <= i < 0xE000] + ["\U0001f600", "\ud800"]
+    for char in chars:
+        for text in (f"{filler}ab{char}cd", f"{filler}{char.upper()}y {char * 3}z"):
+            scan = TextScan(text)
+            spaced = scan.spaced.decode("utf-8", "surrogatepass")
+            assert frozenset(spaced.split(" ")) - {""} == scan.words, (hex(ord(char)), text)
 
 
 def test_a_scan_asks_the_matcher_once() -> None:
