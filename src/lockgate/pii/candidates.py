@@ -48,18 +48,16 @@ _CLUSTER_ASCII = re.compile(r"[+(0-9](?<![0-9][0-9])(?:[ \-./()]*+[0-9]){5,}+")
 _OTHER_DIGIT = re.compile(r"[^\x00-\x7f](?<=\d)")  # a digit outside ASCII (Arabic-Indic, full-width)
 # A capital, then another and a digit within reach (IBAN, VAT) or the letters of a codice fiscale.
 # ("[A-Z .-]{0,16}+" then a digit: the first digit of the run within reach, without backtracking.)
-# A run of lower-case Latin letters: the words the lexicon detectors (names, health) look up
-# in their sets (explicit ranges are several times cheaper per character than `[^\W\d_]`).
+# A run of lower-case Latin letters: a word, as the lexicon detectors (names, health) look
+# words up (`TextScan.spaced` holds them; explicit ranges are several times cheaper per
+# character than `[^\W\d_]`).
 WORD = re.compile(r"[a-zß-öø-ÿĀ-ž]+")
 # The characters outside ASCII that are not word letters (UTF-8 never holds one character's
 # bytes inside another's, so each can be replaced in the encoded text).
 _NOT_WORD_WIDE = re.compile(r"[^\x00-\x7fß-öø-ÿĀ-ž]")
 _NOT_WORD = re.compile(r"[^a-zß-öø-ÿĀ-ž]+")
-# For ASCII text: every character that is not a lower-case letter becomes a space, and
-# `str.split` cuts the words (CPython translates ASCII text through a 128-entry cache: about
-# half the cost of `re.findall(r"[a-z]+")` on a 2 KB prompt).
-_NOT_LOWER_ASCII = str.maketrans({c: " " for c in range(128) if not 97 <= c <= 122})
-# The same on the text's ASCII bytes, lower-casing on the way: 256 bytes, no dictionary.
+# For ASCII text: every byte that is not a letter becomes a space, capitals are lowered on the
+# way (256 bytes, no dictionary).
 _SPACED_ASCII = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
 # For lower-cased text of any script: ASCII as above, every byte of a wider character kept.
 _SPACED_WIDE = bytes(c if 97 <= c <= 122 or c >= 128 else 32 for c in range(256))
@@ -110,13 +108,10 @@ class TextScan:
 
     @property
     def words(self) -> frozenset[str]:
-        """The distinct lower-cased words (runs of letters) of the text, for set look-ups in C."""
+        """The distinct lower-cased words (runs of letters) of the text, for set look-ups in C:
+        the words of `spaced`, which defines them."""
         if self._words is None:
-            lowered = self.lowered
-            if lowered.isascii():
-                self._words = frozenset(lowered.translate(_NOT_LOWER_ASCII).split())
-            else:
-                self._words = frozenset(WORD.findall(lowered))
+            self._words = frozenset(self.spaced.decode("utf-8", "surrogatepass").split())
         return self._words
 
     @property

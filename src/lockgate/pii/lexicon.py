@@ -2,7 +2,7 @@
 
 The names and health detectors gate their patterns on word lists (given names, salutations,
 medication and condition names, "-itis" endings). A text's *words* are its runs of lower-case
-letters after lower-casing (`TextScan.words` defines them). A detector's lists are named
+letters after lower-casing (`candidates.WORD`; `TextScan.spaced` holds them). A detector's lists are named
 `Group`s, each matching in one way (its `Part`):
 
 * `whole`: a word of the text is an entry ("anna", "dr");

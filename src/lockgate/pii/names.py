@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 
@@ -275,15 +275,13 @@ class NameDetector(ScanDetector):
     def find_in(self, scan: TextScan) -> list[Match]:
         names = scan.memo.get("name")
         if names is None:
-            text, found = scan.text, GATES.find(scan)
-            # no field label, line, salutation, honorific or given name: nothing to look at
-            quiet = not (found[_CUES] or found[_GIVEN] or ":" in text or "\n" in text or "M. " in text)
-            names = scan.memo["name"] = [] if quiet else list(self._find(scan, found))
+            names = scan.memo["name"] = list(self._find(scan))
         assert isinstance(names, list)
         return names
 
-    def _find(self, scan: TextScan, found: Mapping[str, frozenset[str]]) -> Iterator[Match]:
+    def _find(self, scan: TextScan) -> Iterator[Match]:
         text = scan.text
+        found = GATES.find(scan)
         seen: list[tuple[int, int]] = []
 
         def fresh(start: int, end: int) -> bool:
