@@ -61,3 +61,23 @@ def test_non_finite_floats_are_stored_as_finite() -> None:
     rec = RequestRecord(request_id="r", started_at=1.0, latency_ms=float("nan"), ttft_ms=float("inf"))
     cols = record_columns(rec)
     assert cols["latency_ms"] == 0.0 and cols["ttft_ms"] is None
+
+
+def test_canonical_bytes_equal_a_sorted_key_dump_whatever_order_findings_arrive_in() -> None:
+    """The canonical form is built in key order rather than sorted by orjson: it must give the
+    bytes a sorted-key dump gives, for records and for rows read back (findings as text)."""
+    import orjson
+
+    from lockgate.audit.chain import CANONICAL_KEY, prepared_row
+
+    findings = [{}, {"zeta": 1, "alpha": 2, "email": 3}, {"phone": 1}, {"b": 1, "a": 1}]
+    for i, found in enumerate(findings):
+        rec = sample_record(i, pii_findings=found, ttft_ms=None if i % 2 else 1.25, purpose=None)
+        reference = orjson.dumps(normalise(rec.as_dict()), option=orjson.OPT_SORT_KEYS)
+        assert canonical(rec.as_dict()) == reference
+        row = prepared_row(rec)
+        assert row[CANONICAL_KEY] == reference
+        unsorted_text = json.dumps(dict(reversed(list(found.items()))))
+        from_db = {**record_columns(rec), "pii_findings": unsorted_text}
+        assert canonical(from_db) == reference
+        assert json.loads(row["pii_findings"]) == found and list(json.loads(row["pii_findings"])) == sorted(found)

@@ -9,9 +9,11 @@ chosen from ``CHAIN_LOCKS``; both end when the transaction does.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -72,29 +74,25 @@ def write_head(conn: Connection, chain_id: str, head: Head) -> None:
 
 
 def append(conn: Connection, chain_id: str, rows: Sequence[dict[str, Any]]) -> Head:
-    """Link ``rows`` (hashed columns plus bodies) after the head; the caller holds the lock."""
+    """Link ``rows`` (hashed columns plus bodies, each with the same keys) after the head; the
+    caller holds the lock.  A row may carry its canonical bytes under ``CANONICAL_KEY``
+    (``chain.prepared_row``), which are hashed as they are and never stored."""
     head = read_head(conn, chain_id)
-    out: list[dict[str, Any]] = []
+    if not rows:
+        return head
+    cols = [c for c in rows[0] if c != CANONICAL_KEY]
+    stored = itemgetter(*cols)  # one C call per row gives its values in column order
+    params: list[tuple[Any, ...]] = []
+    seq, prev = head.seq, head.record_hash
     for row in rows:
-        seq = head.seq + 1
-        values = dict(row)
-        canon = values.pop(CANONICAL_KEY, None)
-        record_hash = (
-            link(head.record_hash, values) if canon is None else link_canonical(head.record_hash, canon)
-        )
-        out.append(
-            {
-                **values,
-                "chain_id": chain_id,
-                "seq": seq,
-                "prev_hash": head.record_hash,
-                "record_hash": record_hash,
-            }
-        )
-        head = Head(seq, record_hash)
-    if out:
-        _insert_many(conn, out)
-        write_head(conn, chain_id, head)
+        canon = row.get(CANONICAL_KEY)
+        record_hash = link(prev, row) if canon is None else link_canonical(prev, canon)
+        seq += 1
+        params.append((*stored(row), chain_id, seq, prev, record_hash))
+        prev = record_hash
+    _insert_many(conn, [*cols, "chain_id", "seq", "prev_hash", "record_hash"], params)
+    head = Head(seq, prev)
+    write_head(conn, chain_id, head)
     return head
 
 
@@ -102,7 +100,7 @@ def append(conn: Connection, chain_id: str, rows: Sequence[dict[str, Any]]) -> H
 _ROWS_PER_STATEMENT = 256
 
 
-def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def _insert_many(conn: Connection, cols: list[str], rows: list[tuple[Any, ...]]) -> None:
     """Multi-row ``INSERT … VALUES (…), (…)`` statements of up to ``_ROWS_PER_STATEMENT`` rows.
 
     The writer runs in a thread beside a busy event loop.  ``executemany`` (and SQLAlchemy's
@@ -110,14 +108,12 @@ def _insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     each hand-back can wait a full switch interval; one statement per chunk keeps the batch
     to a few hand-backs, so the writer keeps up with the request rate.
     """
-    cols = list(rows[0])
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     group = "(" + ", ".join([mark] * len(cols)) + ")"
     head = f"INSERT INTO {audit_log.name} ({', '.join(cols)}) VALUES "
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         chunk = rows[start : start + _ROWS_PER_STATEMENT]
-        params = tuple(r[c] for r in chunk for c in cols)
-        conn.exec_driver_sql(head + ", ".join([group] * len(chunk)), params)
+        conn.exec_driver_sql(head + ", ".join([group] * len(chunk)), tuple(itertools.chain.from_iterable(chunk)))
 
 
 def last_checkpoint_seq(conn: Connection, chain_id: str) -> int:

@@ -46,13 +46,16 @@ def _opt_float(value: Any) -> float | None:
 
 
 def _findings(value: Any) -> dict[str, int]:
+    """Type -> count, in key order (the canonical form is built in order, never sorted)."""
+    if not value:
+        return {}
     if isinstance(value, str):
-        value = json.loads(value) if value else {}
-    return {str(k): int(v) for k, v in dict(value or {}).items()}
+        value = json.loads(value)
+    return dict(sorted((str(k), int(v)) for k, v in dict(value).items()))
 
 
 # hashed field -> normaliser applied both when writing and when re-reading
-HASHED_FIELDS: dict[str, Callable[[Any], Any]] = {
+_FIELDS: dict[str, Callable[[Any], Any]] = {
     "request_id": str,
     "started_at": _float,
     "finished_at": _float,
@@ -83,6 +86,9 @@ HASHED_FIELDS: dict[str, Callable[[Any], Any]] = {
     "request_sha256": _opt_str,
     "response_sha256": _opt_str,
 }
+# the same in key order: a dict built by walking it is already in canonical (sorted-key)
+# order, so orjson need not sort it
+HASHED_FIELDS: dict[str, Callable[[Any], Any]] = dict(sorted(_FIELDS.items()))
 
 
 def normalise(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -91,7 +97,8 @@ def normalise(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def _canonical_normalised(values: Mapping[str, Any]) -> bytes:
-    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    """`values` come from `normalise` (or `prepared_row`): keys and findings already sorted."""
+    return orjson.dumps(values)
 
 
 def canonical(row: Mapping[Any, Any]) -> bytes:
@@ -114,7 +121,7 @@ def prepared_row(record: RequestRecord) -> dict[str, Any]:
     hashes the record without normalising it a second time."""
     values = {name: fix(getattr(record, name)) for name, fix in HASHED_FIELDS.items()}
     canon = _canonical_normalised(values)
-    values["pii_findings"] = orjson.dumps(values["pii_findings"], option=orjson.OPT_SORT_KEYS).decode()
+    values["pii_findings"] = orjson.dumps(values["pii_findings"]).decode()
     values[CANONICAL_KEY] = canon
     return values
 

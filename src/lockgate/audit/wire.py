@@ -33,8 +33,10 @@ def encode(rows: list[list[Any]]) -> bytes:
 def decode(frame: bytes) -> list[RequestRecord]:
     out = []
     for values in orjson.loads(frame):
+        if len(values) != len(NAMES):
+            raise ValueError(f"audit wire: a record of {len(values)} fields, expected {len(NAMES)}")
         for i in _BODY_AT:
             if values[i] is not None:
                 values[i] = base64.b64decode(values[i])
-        out.append(RequestRecord(**dict(zip(NAMES, values, strict=True))))
+        out.append(RequestRecord(*values))  # the fields in declaration order, as `row` sends them
     return out
