@@ -205,3 +205,94 @@ async def test_gateway_ends_a_cut_stream_with_an_error_event(kind: str, tmp_path
     assert '"half"' in events[0]
     assert events[-1] == "data: [DONE]"
     assert orjson.loads(events[-2][len("data: ") :])["error"]["code"] == "stream_interrupted"
+
+
+# -- the cap on a body read whole (providers.<name>.max_response_bytes) ----------------------
+
+
+def big_answer(size: int, *, chunked: bool) -> Script:
+    """A JSON answer of exactly ``size`` bytes, sent with a Content-Length or in 4 KB chunks;
+    then the connection stays open until the client drops it."""
+    body = b'{"pad": "' + b"x" * (size - 11) + b'"}'
+    assert len(body) == size
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await _read_request(reader)
+            if not chunked:
+                writer.write(_head(200, {"Content-Type": "application/json", "Content-Length": str(size)}) + body)
+            else:
+                writer.write(_head(200, {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}))
+                for at in range(0, size, 4096):
+                    piece = body[at : at + 4096]
+                    writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    await writer.drain()
+                writer.write(b"0\r\n\r\n")
+            await writer.drain()
+
+    return script
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["length", "chunked"])
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_body_past_max_body_is_refused_and_one_at_it_is_read(kind: str, chunked: bool) -> None:
+    limit = 64 * 1024
+    transport = open_transport(kind, 4, TimeoutConfig(connect=1.0, read=2.0), max_body=limit)
+    calls: list[int] = []
+    try:
+        async with scripted(big_answer(limit, chunked=chunked)) as base:
+            resp = await transport.post(base, "/chat/completions", b"{}", {})
+            assert len(await resp.read()) == limit
+        async with scripted(big_answer(limit * 4, chunked=chunked)) as base:
+            resp = await transport.post(base, "/chat/completions", b"{}", {}, lambda: calls.append(1))
+            with pytest.raises(UpstreamBodyError, match=f"larger than {limit} bytes"):
+                await resp.read()
+            assert calls == [1]  # the slot is given back once
+            again = await transport.post(base, "/chat/completions", b"{}", {})  # a fresh connection works
+            with pytest.raises(UpstreamBodyError):
+                await again.read()
+    finally:
+        await transport.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_cap_does_not_apply_to_a_body_relayed_in_pieces(kind: str) -> None:
+    limit = 16 * 1024
+    transport = open_transport(kind, 4, TimeoutConfig(connect=1.0, read=2.0), max_body=limit)
+    try:
+        async with scripted(big_answer(limit * 8, chunked=True)) as base:
+            resp = await transport.post(base, "/chat/completions", b"{}", {})
+            got = b"".join([piece async for piece in resp.iter_chunks()])
+            assert len(got) == limit * 8
+            resp.release()
+    finally:
+        await transport.close()
+
+
+async def test_gateway_answers_a_body_past_max_response_bytes_with_an_openai_502(tmp_path: Path) -> None:
+    cfg = _cfg("", "h1")
+    async with scripted(big_answer(200_000, chunked=False)) as url:
+        cfg["providers"]["up"] = {**remote(url, timeouts={"connect": 1, "read": 1.0}), "max_response_bytes": 100_000}
+        async with (
+            running_gateway(cfg, tmp_path) as (base, _),
+            aiohttp.ClientSession() as http,
+            http.post(
+                base + "/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+            ) as r,  # fmt: skip
+        ):
+            body = await r.json()
+    assert r.status == 502
+    assert body["error"]["type"] == "upstream_error"
+    assert "larger than 100000 bytes" in body["error"]["message"]
+
+
+def test_max_response_bytes_must_be_positive() -> None:
+    from pydantic import ValidationError
+
+    from lockgate.config.schema import ProviderConfig
+
+    url = "http://127.0.0.1:9/v1"
+    assert ProviderConfig(base_url=url).max_response_bytes == 128 * 1024 * 1024
+    with pytest.raises(ValidationError, match="max_response_bytes"):
+        ProviderConfig(base_url=url, max_response_bytes=0)

@@ -107,6 +107,9 @@ class EngineConfig(Strict):
     )
 
 
+MAX_RESPONSE_BYTES = 128 * 1024 * 1024  # 2,048 embeddings of 3,072 dimensions as JSON fit
+
+
 class ProviderConfig(Strict):
     kind: str = Field(
         "openai",
@@ -117,6 +120,15 @@ class ProviderConfig(Strict):
     headers: dict[str, SecretStr] = Field(default_factory=dict)
     timeouts: TimeoutConfig = Field(default_factory=TimeoutConfig)
     max_connections: int = Field(256, ge=1, description="Most open connections to each upstream base URL.")
+    max_response_bytes: int = Field(
+        MAX_RESPONSE_BYTES,
+        gt=0,
+        description=(
+            "Largest answer read whole from this upstream (a streamed answer is relayed as it comes and "
+            "never held whole). A larger one fails the attempt with HTTP 502 instead of filling the "
+            "gateway's memory."
+        ),
+    )
     transport: Literal["h1", "aiohttp"] = Field(
         "h1",
         description=(

@@ -31,6 +31,7 @@ from lockgate.providers.h1conn import (
     EXPIRED,
     IDLE,
     H1BodyError,
+    H1BodyTooLarge,
     H1ConnectError,
     H1Connection,
     H1ConnectTimeout,
@@ -40,7 +41,7 @@ from lockgate.providers.h1conn import (
     StaleConnection,
 )
 
-__all__ = ["H1BodyError", "H1ConnectError", "H1ConnectTimeout", "H1Error", "H1Pool", "H1ReadTimeout",
+__all__ = ["H1BodyError", "H1BodyTooLarge", "H1ConnectError", "H1ConnectTimeout", "H1Error", "H1Pool", "H1ReadTimeout",
            "H1Response"]  # fmt: skip
 
 _HEAD_CACHE = 256  # request heads kept per pool (the gateway sends a few header sets, over and over)

@@ -44,6 +44,10 @@ class H1BodyError(H1Error, UpstreamBodyError):
     """The request was sent; the connection was lost or the response was malformed."""
 
 
+class H1BodyTooLarge(H1BodyError):
+    """A body read whole passed the caller's limit; the connection was dropped."""
+
+
 class StaleConnection(H1BodyError):
     """A reused connection closed before any response byte (the keep-alive race): retried once."""
 
@@ -79,15 +83,21 @@ class H1Response:
         self._exc: H1Error | None = None
         self._waiter: asyncio.Future[None] | None = None
 
-    async def read(self) -> bytes:
-        """The whole (de-chunked) body not yet consumed."""
+    async def read(self, limit: int | None = None) -> bytes:
+        """The whole (de-chunked) body not yet consumed.  Past ``limit`` bytes the connection
+        is dropped and ``H1BodyTooLarge`` raised (at most one socket read beyond it is held)."""
         if not self._done:
             self._unbounded = True
             conn = self._conn
             if conn is not None:
                 conn._resume()
-            while not self._done:
+            while not self._done and (limit is None or self._size <= limit):
                 await self._wait()
+        if limit is not None and self._size > limit:
+            self.close()
+            self._chunks.clear()
+            self._size = 0
+            raise H1BodyTooLarge(f"the answer is larger than {limit} bytes")
         if self._exc is not None:
             raise self._exc
         return self._take() if self._chunks else b""

@@ -28,7 +28,7 @@ from lockgate.providers.base import (
     UpstreamResponse,
 )
 from lockgate.providers.capacity import MeasuredCapacity
-from lockgate.providers.transport import Transport, open_transport
+from lockgate.providers.transport import Transport, transport_for
 
 if TYPE_CHECKING:
     from lockgate.config.schema import DeploymentConfig
@@ -140,9 +140,7 @@ class LlamaCppProvider(Provider):
         if self.gate is not None:  # the serving gate: registered, pinned, scanned, licensed
             adapters = list(self.adapter_paths.values())
             await asyncio.to_thread(self.gate, self.model_path, list(eng.acknowledge), adapters)
-        self._transport = open_transport(
-            self.config.transport, self.config.max_connections, self.config.timeouts
-        )
+        self._transport = transport_for(self.config)
         logs = self.gateway.state_dir / "logs"
         for i in range(eng.replicas):
             port = (eng.base_port + i) if eng.base_port else free_port()
@@ -165,9 +163,7 @@ class LlamaCppProvider(Provider):
         self._poll = asyncio.create_task(self._poll_stats(), name=f"engine-stats-{self.name}")
 
     async def _attach(self, urls: list[str]) -> None:
-        self._transport = open_transport(
-            self.config.transport, self.config.max_connections, self.config.timeouts
-        )
+        self._transport = transport_for(self.config)
         for i, url in enumerate(urls):
             engine = AttachedEngine(f"{self.name}-{i}", url.removesuffix("/v1") + "/health")
             self.replicas.append(Replica(engine, url))

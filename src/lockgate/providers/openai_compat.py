@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lockgate.providers.base import NativeCall, Provider, UpstreamResponse
-from lockgate.providers.transport import Transport, open_transport
+from lockgate.providers.transport import Transport, transport_for
 
 
 class OpenAICompatibleProvider(Provider):
@@ -23,9 +23,7 @@ class OpenAICompatibleProvider(Provider):
         self._headers = headers
 
     async def start(self) -> None:
-        self._transport = open_transport(
-            self.config.transport, self.config.max_connections, self.config.timeouts
-        )
+        self._transport = transport_for(self.config)
 
     async def close(self) -> None:
         if self._transport is not None:

@@ -12,20 +12,24 @@ import abc
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
+from lockgate.config.schema import MAX_RESPONSE_BYTES
 from lockgate.providers.base import UpstreamResponse
 
 if TYPE_CHECKING:
-    from lockgate.config.schema import TimeoutConfig
+    from lockgate.config.schema import ProviderConfig, TimeoutConfig
 
 
 class Transport(abc.ABC):
-    """POSTs to any number of upstream base URLs, each with at most ``limit`` connections."""
+    """POSTs to any number of upstream base URLs, each with at most ``limit`` connections; a
+    body read whole (``UpstreamResponse.read``) larger than ``max_body`` bytes is refused with
+    ``UpstreamBodyError`` once that many have arrived, and the connection is dropped."""
 
     name: ClassVar[str]
 
-    def __init__(self, limit: int, timeouts: TimeoutConfig) -> None:
+    def __init__(self, limit: int, timeouts: TimeoutConfig, max_body: int = MAX_RESPONSE_BYTES) -> None:
         self.limit = limit
         self.timeouts = timeouts
+        self.max_body = max_body
 
     @abc.abstractmethod
     async def post(
@@ -55,7 +59,9 @@ def register_transport(cls: type[Transport]) -> type[Transport]:
     return cls
 
 
-def open_transport(name: str, limit: int, timeouts: TimeoutConfig) -> Transport:
+def open_transport(
+    name: str, limit: int, timeouts: TimeoutConfig, max_body: int = MAX_RESPONSE_BYTES
+) -> Transport:
     if not TRANSPORTS:
         from lockgate.providers.transport_aiohttp import AiohttpTransport
         from lockgate.providers.transport_h1 import H1Transport
@@ -65,4 +71,11 @@ def open_transport(name: str, limit: int, timeouts: TimeoutConfig) -> Transport:
     cls = TRANSPORTS.get(name)
     if cls is None:  # the config schema lists the names; this guards plugins' typos
         raise ValueError(f"unknown transport {name!r} (known: {', '.join(sorted(TRANSPORTS))})")
-    return cls(limit, timeouts)
+    return cls(limit, timeouts, max_body)
+
+
+def transport_for(config: ProviderConfig) -> Transport:
+    """The transport a provider's settings ask for."""
+    return open_transport(
+        config.transport, config.max_connections, config.timeouts, config.max_response_bytes
+    )

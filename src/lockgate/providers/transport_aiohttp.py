@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from lockgate.config.schema import MAX_RESPONSE_BYTES
 from lockgate.providers.base import (
     UpstreamBodyError,
     UpstreamConnectError,
@@ -25,15 +26,26 @@ if TYPE_CHECKING:
 
 
 class AiohttpResponse(UpstreamResponse):
-    __slots__ = ("_resp",)
+    __slots__ = ("_max_body", "_resp")
 
-    def __init__(self, resp: aiohttp.ClientResponse, release_hook: Callable[[], None] | None) -> None:
+    def __init__(
+        self, resp: aiohttp.ClientResponse, release_hook: Callable[[], None] | None, max_body: int
+    ) -> None:
         super().__init__(resp.status, resp.headers, resp, release_hook)
-        self._resp = resp
+        self._resp, self._max_body = resp, max_body
 
     async def read(self) -> bytes:
+        limit = self._max_body
         try:
-            return await self._resp.read()
+            pieces: list[bytes] = []
+            size = 0
+            async for piece in self._resp.content.iter_any():
+                size += len(piece)
+                if size > limit:
+                    self.close()
+                    raise UpstreamBodyError(f"the answer is larger than {limit} bytes")
+                pieces.append(piece)
+            return b"".join(pieces)
         except TimeoutError as exc:
             raise UpstreamReadTimeout(str(exc) or "timed out reading the upstream's body") from None
         except aiohttp.ClientError as exc:
@@ -54,8 +66,8 @@ class AiohttpResponse(UpstreamResponse):
 class AiohttpTransport(Transport):
     name = "aiohttp"
 
-    def __init__(self, limit: int, timeouts: TimeoutConfig) -> None:
-        super().__init__(limit, timeouts)
+    def __init__(self, limit: int, timeouts: TimeoutConfig, max_body: int = MAX_RESPONSE_BYTES) -> None:
+        super().__init__(limit, timeouts, max_body)
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
@@ -84,7 +96,7 @@ class AiohttpTransport(Transport):
             raise UpstreamReadTimeout(str(exc) or "timed out waiting for the upstream") from None
         except aiohttp.ClientError as exc:
             raise UpstreamConnectError(type(exc).__name__) from None
-        return AiohttpResponse(resp, release_hook)
+        return AiohttpResponse(resp, release_hook, self.max_body)
 
     async def close(self) -> None:
         if self._session is not None:

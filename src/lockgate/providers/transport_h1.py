@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from lockgate.config.schema import MAX_RESPONSE_BYTES
 from lockgate.providers.base import UpstreamConnectError, UpstreamReadTimeout, UpstreamResponse
 from lockgate.providers.h1 import H1BodyError, H1ConnectError, H1Pool, H1ReadTimeout, H1Response
 from lockgate.providers.transport import Transport
@@ -16,15 +17,15 @@ if TYPE_CHECKING:
 
 
 class H1UpstreamResponse(UpstreamResponse):
-    __slots__ = ("_resp",)
+    __slots__ = ("_max_body", "_resp")
 
-    def __init__(self, resp: H1Response, release_hook: Callable[[], None] | None) -> None:
+    def __init__(self, resp: H1Response, release_hook: Callable[[], None] | None, max_body: int) -> None:
         super().__init__(resp.status, resp.headers, resp, release_hook)
-        self._resp = resp
+        self._resp, self._max_body = resp, max_body
 
     async def read(self) -> bytes:
         try:
-            data = await self._resp.read()
+            data = await self._resp.read(self._max_body)
         except BaseException:
             self.close()
             raise
@@ -38,8 +39,8 @@ class H1UpstreamResponse(UpstreamResponse):
 class H1Transport(Transport):
     name = "h1"
 
-    def __init__(self, limit: int, timeouts: TimeoutConfig) -> None:
-        super().__init__(limit, timeouts)
+    def __init__(self, limit: int, timeouts: TimeoutConfig, max_body: int = MAX_RESPONSE_BYTES) -> None:
+        super().__init__(limit, timeouts, max_body)
         self._pools: dict[str, tuple[H1Pool, str]] = {}
 
     def _pool(self, base_url: str) -> tuple[H1Pool, str]:
@@ -64,7 +65,7 @@ class H1Transport(Transport):
             raise UpstreamReadTimeout(str(exc) or "timed out waiting for the upstream") from None
         except (H1ConnectError, H1BodyError) as exc:  # nothing usable came back: the router may retry
             raise UpstreamConnectError(f"{type(exc).__name__}: {exc}") from None
-        return H1UpstreamResponse(resp, release_hook)
+        return H1UpstreamResponse(resp, release_hook, self.max_body)
 
     async def close(self) -> None:
         pools, self._pools = self._pools, {}
