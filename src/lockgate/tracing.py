@@ -44,7 +44,8 @@ class Span(Protocol):
     def headers(self) -> Mapping[str, str]:
         """W3C trace-context headers (``traceparent``) that make this span the parent of what
         the receiver does: sent upstream with each attempt, so an engine that traces (vLLM,
-        SGLang) joins the request's trace.  Empty when the span is not recorded."""
+        SGLang) joins the request's trace.  A span the sampler dropped sends its trace flagged
+        unsampled; empty with tracing off."""
 
     def __enter__(self) -> Span: ...
 

@@ -115,7 +115,9 @@ class OtelSpan:
         self._span.end()
 
     def headers(self) -> Mapping[str, str]:
-        if not self.recording:
+        # a span the sampler dropped still carries the trace: its traceparent goes on, flagged
+        # unsampled, so the upstream's own records keep the caller's trace id
+        if not self._span.get_span_context().is_valid:
             return NO_HEADERS
         carrier: dict[str, str] = {}
         _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(self._span))

@@ -273,3 +273,26 @@ def test_config_errors_name_the_field(tracing: dict[str, Any], field: str) -> No
     with pytest.raises(ConfigError) as info:
         parse_config({"tracing": tracing}, "lockgate.yaml")
     assert field in str(info.value)
+
+
+async def test_an_unsampled_callers_trace_goes_upstream_unsampled_and_nothing_is_exported(
+    upstream: FakeUpstream, receiver: Receiver, tmp_path: Path
+) -> None:
+    """W3C trace context: a caller that does not sample still has its trace id carried through
+    (flags 00), and the sampler's verdict (ParentBased) keeps every span of it out of the export."""
+    trace_id, parent = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    async with running_gateway(_cfg(upstream, receiver), tmp_path) as (base, _):
+        await _client(base).chat.completions.create(
+            model="ok", messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"traceparent": f"00-{trace_id}-{parent}-00"},
+        )  # fmt: skip
+        sent = upstream.headers[-1].get("traceparent")
+        await _client(base).chat.completions.create(  # a sampled request after it, to flush something
+            model="ok", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert sent is not None
+    version, got_trace, span_id, flags = sent.split("-")
+    assert (version, got_trace, flags) == ("00", trace_id, "00")
+    assert len(span_id) == 16 and span_id != parent and int(span_id, 16) != 0
+    assert trace_id not in {s.trace_id.hex() for s in receiver.spans()}
+    assert receiver.spans(), "the sampled request's spans were exported"
