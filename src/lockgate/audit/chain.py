@@ -54,8 +54,8 @@ def _findings(value: Any) -> dict[str, int]:
     return dict(sorted((str(k), int(v)) for k, v in dict(value).items()))
 
 
-# hashed field -> normaliser applied both when writing and when re-reading
-_FIELDS: dict[str, Callable[[Any], Any]] = {
+# hashed field -> normaliser applied both when writing and when re-reading (record order)
+HASHED_FIELDS: dict[str, Callable[[Any], Any]] = {
     "request_id": str,
     "started_at": _float,
     "finished_at": _float,
@@ -88,7 +88,7 @@ _FIELDS: dict[str, Callable[[Any], Any]] = {
 }
 # the same in key order: a dict built by walking it is already in canonical (sorted-key)
 # order, so orjson need not sort it
-HASHED_FIELDS: dict[str, Callable[[Any], Any]] = dict(sorted(_FIELDS.items()))
+_IN_KEY_ORDER = tuple(sorted(HASHED_FIELDS.items()))
 
 
 def normalise(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -96,13 +96,8 @@ def normalise(row: Mapping[Any, Any]) -> dict[str, Any]:
     return {name: fix(row.get(name)) for name, fix in HASHED_FIELDS.items()}
 
 
-def _canonical_normalised(values: Mapping[str, Any]) -> bytes:
-    """`values` come from `normalise` (or `prepared_row`): keys and findings already sorted."""
-    return orjson.dumps(values)
-
-
 def canonical(row: Mapping[Any, Any]) -> bytes:
-    return _canonical_normalised(normalise(row))
+    return orjson.dumps(normalise(row), option=orjson.OPT_SORT_KEYS)
 
 
 def link_canonical(prev_hash: str, canon: bytes) -> str:
@@ -119,8 +114,8 @@ CANONICAL_KEY = "_canonical"  # carried from prepared_row to the appender, never
 def prepared_row(record: RequestRecord) -> dict[str, Any]:
     """``record_columns`` plus the canonical bytes under ``CANONICAL_KEY``, so the appender
     hashes the record without normalising it a second time."""
-    values = {name: fix(getattr(record, name)) for name, fix in HASHED_FIELDS.items()}
-    canon = _canonical_normalised(values)
+    values = {name: fix(getattr(record, name)) for name, fix in _IN_KEY_ORDER}
+    canon = orjson.dumps(values)  # built in key order, findings sorted: `canonical`'s bytes
     values["pii_findings"] = orjson.dumps(values["pii_findings"]).decode()
     values[CANONICAL_KEY] = canon
     return values

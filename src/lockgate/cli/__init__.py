@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "capacity": ("lockgate.cli.capacity", "capacity"),
     "audit": ("lockgate.cli.audit", "audit"),
     "usage": ("lockgate.cli.usage", "usage"),
+    "migrate": ("lockgate.cli.migrate", "migrate"),
     "models": ("lockgate.cli.models", "models"),
     "eval": ("lockgate.cli.eval", "eval_group"),
     "tune": ("lockgate.cli.tune", "tune"),

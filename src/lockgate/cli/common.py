@@ -36,9 +36,14 @@ def load(config_path: Path | None) -> GatewayConfig:
 
 
 def store(cfg: GatewayConfig) -> Engine:
+    """The store, migrated to this version's schema; a one-line error when it cannot be
+    (a newer lockgate migrated it)."""
     from lockgate.storage.db import open_store
 
-    return open_store(cfg.storage_url())
+    try:
+        return open_store(cfg.storage_url())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def one_line_errors(fn: F) -> F:
