@@ -61,6 +61,8 @@ _NOT_WORD = re.compile(r"[^a-zß-öø-ÿĀ-ž]+")
 _SPACED_ASCII = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
 # For lower-cased text of any script: ASCII as above, every byte of a wider character kept.
 _SPACED_WIDE = bytes(c if 97 <= c <= 122 or c >= 128 else 32 for c in range(256))
+# Deleted from the encoded text, these leave the bytes of its wider characters, whole.
+_ASCII = bytes(range(128))
 _ANCHOR = re.compile(r"[A-Z](?=[A-Z](?:[A-Z .\-]{0,16}+\d|[A-Z]{4}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST]))")
 
 
@@ -131,8 +133,10 @@ class TextScan:
                     # mostly ASCII (Latin text with accents): the table, then each wider
                     # character that is no word letter ("€", "’", "–") becomes a space
                     spaced = encoded.translate(_SPACED_WIDE)
-                    for char in set(_NOT_WORD_WIDE.findall(lowered)):
-                        spaced = spaced.replace(char.encode("utf-8", "surrogatepass"), b" ")
+                    wide = encoded.translate(None, _ASCII).decode("utf-8", "surrogatepass")
+                    for char in set(wide):  # the few distinct wider characters, found in C
+                        if _NOT_WORD_WIDE.match(char):
+                            spaced = spaced.replace(char.encode("utf-8", "surrogatepass"), b" ")
                 else:  # another script: one pass turns each run of non-letters into a space
                     spaced = _NOT_WORD.sub(" ", lowered).encode("utf-8", "surrogatepass")
                 self._spaced = b" " + spaced + b" "
