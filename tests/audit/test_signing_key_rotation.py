@@ -2,8 +2,9 @@
 
 Checkpoints carry the key id that signed them, and ``lockgate audit verify --public-key`` takes
 several keys, so a chain signed first with one key and then with another verifies when both
-public keys are pinned.  Without ``--public-key`` only the current local key is trusted: the
-older checkpoints then fail, and so does ``lockgate audit prune`` (which verifies first).
+public keys are pinned.  Without ``--public-key`` the current local key and ``audit.trusted_keys``
+are trusted: with neither holding the old key the older checkpoints fail, and so does
+``lockgate audit prune`` (which verifies first).
 """
 
 from __future__ import annotations
@@ -85,3 +86,39 @@ async def test_a_rotated_chain_verifies_with_both_public_keys(tmp_path: Path) ->
     refused = CliRunner().invoke(cli, ["audit", "prune", "-c", str(config)])
     assert refused.exit_code == 1
     assert "refusing to prune" in refused.output and "forged_checkpoint" in refused.output
+
+
+async def test_audit_trusted_keys_carry_a_rotation_for_verify_and_prune(tmp_path: Path) -> None:
+    """With the old public key in audit.trusted_keys, a plain verify passes and prune needs no
+    --force; --public-key still replaces every configured key."""
+    state = tmp_path / "state"
+    config = tmp_path / "lockgate.yaml"
+    config.write_text(f"data_dir: {state}\n")
+    await write(config, 1, BEFORE)
+    old = pubkey(config, tmp_path / "old.pem")
+    (state / DEFAULT_KEY_FILE).unlink()
+    await write(config, BEFORE + 1, AFTER)
+    new = pubkey(config, tmp_path / "new.pem")
+
+    config.write_text(f"data_dir: {state}\naudit:\n  trusted_keys: [{old}, {new}]\n")
+    code, report = verify(config)
+    assert code == 0, report
+    assert len(report["trusted_keys"]) == 2  # the local key and new.pem are one key
+    code, report = verify(config, new)  # an explicit pin replaces the configured keys
+    assert code == 1 and report["chains"][0]["first_problem"]["kind"] == "forged_checkpoint"
+
+    pruned = CliRunner().invoke(cli, ["audit", "prune", "-c", str(config), "--before", "2000-01-01"])
+    assert pruned.exit_code == 0, pruned.output
+    assert "pruned 0 records" in pruned.output
+
+
+def test_a_trusted_key_that_cannot_be_used_is_a_one_line_error_naming_it(tmp_path: Path) -> None:
+    config = tmp_path / "lockgate.yaml"
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n")
+    for listed, expected in ((tmp_path / "missing.pem", "cannot read"), (garbage, "not an Ed25519 public key")):
+        config.write_text(f"data_dir: {tmp_path / 'state'}\naudit:\n  trusted_keys: [{listed}]\n")
+        result = CliRunner().invoke(cli, ["audit", "verify", "-c", str(config)])
+        assert result.exit_code == 1
+        line = result.output.strip()
+        assert "\n" not in line and line.startswith("Error: audit.trusted_keys[0]: ") and expected in line, line

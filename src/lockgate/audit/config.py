@@ -28,6 +28,12 @@ class AuditConfig(BaseModel):
     queue_max: int = Field(100_000, ge=100)
     checkpoint_every: int = Field(1000, ge=1, description="Records between signed checkpoints.")
     signing_key: Path | None = Field(None, description="Ed25519 private key (PEM); default in data_dir.")
+    trusted_keys: list[Path] = Field(
+        default_factory=list,
+        description="Public keys (PEM, from 'lockgate audit pubkey') that 'lockgate audit verify' and "
+        "'audit prune' trust besides the current signing key: the keys this chain was signed with before "
+        "a rotation. --public-key on verify replaces them all.",
+    )
     retention_days: int = Field(190, ge=183, description="At least six months (AI Act Art. 26(6)).")
     log_content: bool = False
     content_key: SecretStr | None = Field(None, description="Key for encrypting stored bodies (use ${ENV}).")

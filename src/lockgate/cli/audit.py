@@ -32,21 +32,29 @@ def _when(value: str, option: str, *, end_of_day: bool = False) -> float:
         ) from None
 
 
-def _pinned_keys(cfg: GatewayConfig, files: tuple[Path, ...]) -> list[Ed25519PublicKey]:
-    """Keys to trust: --public-key files, else the local signing key if it exists, else none."""
-    pems: list[str] = []
-    for path in files:
+def _read_public_keys(files: list[tuple[str, Path]]) -> list[Ed25519PublicKey]:
+    """Each (the setting or option that names it, the file) read as an Ed25519 public key."""
+    keys = []
+    for where, path in files:
         try:
-            pems.append(path.read_text(encoding="ascii"))
+            keys.append(load_public_pem(path.expanduser().read_text(encoding="ascii")))
         except OSError as exc:
-            raise click.ClickException(f"--public-key: cannot read {path} ({exc.strerror})") from None
+            raise click.ClickException(f"{where}: cannot read {path} ({exc.strerror})") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{where}: {path} is not an Ed25519 public key in PEM form ({exc})") from None
+    return keys
+
+
+def _pinned_keys(cfg: GatewayConfig, files: tuple[Path, ...]) -> list[Ed25519PublicKey]:
+    """Keys to trust: the --public-key files; else the local signing key, if it exists, and
+    audit.trusted_keys (the keys of earlier rotations); else none (the database's own)."""
+    if files:
+        return _read_public_keys([("--public-key", path) for path in files])
+    keys = _read_public_keys([(f"audit.trusted_keys[{i}]", p) for i, p in enumerate(cfg.audit.trusted_keys)])
     local = (cfg.audit.signing_key or cfg.state_dir / DEFAULT_KEY_FILE).expanduser()
-    if not pems and local.exists():
-        pems.append(public_pem(signer_for(cfg).public))
-    try:
-        return [load_public_pem(p) for p in pems]
-    except ValueError as exc:
-        raise click.ClickException(f"--public-key: not an Ed25519 public key in PEM form ({exc})") from None
+    if local.exists():
+        keys.insert(0, signer_for(cfg).public)
+    return list({key_id_of(k): k for k in keys}.values())  # one each, the local key first
 
 
 def _print_report(report: VerifyReport) -> None:
