@@ -68,6 +68,13 @@ def test_each_file_and_scale_gets_one_stable_id(tmp_path: Path) -> None:
         "support-bot": "support", "support-twin": "support", "support-soft": "support-2",
         "other-support": "support-3",
     }  # fmt: skip
+    # the base model and each adapter are told apart by name (metrics, audit, drills)
+    names = {alias: r.deployments[0].name for alias, r in router.routes.items()}
+    assert names == {
+        "smollm2": "local/smollm2", "support-bot": "local/smollm2+support",
+        "support-twin": "local/smollm2+support", "support-soft": "local/smollm2+support-2",
+        "other-support": "local/smollm2+support-3",
+    }  # fmt: skip
 
 
 def test_the_engine_is_started_with_every_adapter(tmp_path: Path) -> None:

@@ -124,6 +124,12 @@ class Provider(abc.ABC):
         bound to something of that deployment's (a local engine's LoRA adapter)."""
         return self
 
+    @property
+    def variant(self) -> str | None:
+        """What sets this view's answers apart from its provider's others for the same model (a
+        LoRA adapter's id); part of the deployment's name. None for the provider itself."""
+        return None
+
     def capacity(self) -> MeasuredCapacity:
         """What this provider has measured of its capacity; a remote API measures nothing."""
         return MeasuredCapacity.unmeasured(REMOTE)

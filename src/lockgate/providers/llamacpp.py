@@ -307,6 +307,10 @@ class AdapterRoute(Provider):
         self.engine = engine
         self.adapter = adapter
 
+    @property
+    def variant(self) -> str:
+        return self.adapter
+
     def is_ready(self) -> bool:
         return self.engine.is_ready()
 

@@ -37,7 +37,9 @@ class Deployment:
     self_hosted_copy_of: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     stats: DeploymentStats = field(default_factory=DeploymentStats)
+    variant: str | None = None  # a LoRA adapter's id: the base model and its adapters differ by name
 
     @property
     def name(self) -> str:
-        return f"{self.provider_name}/{self.upstream_model}"
+        base = f"{self.provider_name}/{self.upstream_model}"
+        return base if self.variant is None else f"{base}+{self.variant}"

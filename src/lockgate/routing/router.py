@@ -47,20 +47,23 @@ def build_router(
 ) -> Router:
     routes: dict[str, ModelRoute] = {}
     for alias, spec in cfg.models.items():
-        deps = [
-            Deployment(
-                alias=alias,
-                provider_name=d.provider,
-                upstream_model=d.model,
-                provider=providers[d.provider].for_deployment(d),
-                facts=facts[d.provider],
-                breaker=CircuitBreaker(cfg.breaker.failure_threshold, cfg.breaker.reset_after),
-                weight=d.weight,
-                price=d.price,
-                self_hosted_copy_of=d.self_hosted_copy_of,
-                params=dict(d.params),
+        deps = []
+        for d in spec.deployments:
+            provider = providers[d.provider].for_deployment(d)
+            deps.append(
+                Deployment(
+                    alias=alias,
+                    provider_name=d.provider,
+                    upstream_model=d.model,
+                    provider=provider,
+                    facts=facts[d.provider],
+                    breaker=CircuitBreaker(cfg.breaker.failure_threshold, cfg.breaker.reset_after),
+                    weight=d.weight,
+                    price=d.price,
+                    self_hosted_copy_of=d.self_hosted_copy_of,
+                    params=dict(d.params),
+                    variant=provider.variant,
+                )
             )
-            for d in spec.deployments
-        ]
         routes[alias] = ModelRoute(alias, deps, STRATEGIES[spec.strategy], spec.protected, spec.description)
     return Router(routes)
