@@ -55,18 +55,24 @@ def verify(config: Path, *keys: Path) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout)
 
 
-async def test_a_rotated_chain_verifies_with_both_public_keys(tmp_path: Path) -> None:
+async def rotated_chain(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A chain of BEFORE records signed by one key, then AFTER by another: the config and the
+    old and new public keys."""
     state = tmp_path / "state"
     config = tmp_path / "lockgate.yaml"
     config.write_text(f"data_dir: {state}\n")
     await write(config, 1, BEFORE)
     old = pubkey(config, tmp_path / "old.pem")
-
     # rotate: the old private key goes away; the next writer creates (or is given) a new one
     (state / DEFAULT_KEY_FILE).unlink()
     await write(config, BEFORE + 1, AFTER)
     new = pubkey(config, tmp_path / "new.pem")
     assert old.read_text() != new.read_text()
+    return config, old, new
+
+
+async def test_a_rotated_chain_verifies_with_both_public_keys(tmp_path: Path) -> None:
+    config, old, new = await rotated_chain(tmp_path)
 
     code, report = verify(config)  # only the current local key is trusted
     assert code == 1
@@ -91,16 +97,8 @@ async def test_a_rotated_chain_verifies_with_both_public_keys(tmp_path: Path) ->
 async def test_audit_trusted_keys_carry_a_rotation_for_verify_and_prune(tmp_path: Path) -> None:
     """With the old public key in audit.trusted_keys, a plain verify passes and prune needs no
     --force; --public-key still replaces every configured key."""
-    state = tmp_path / "state"
-    config = tmp_path / "lockgate.yaml"
-    config.write_text(f"data_dir: {state}\n")
-    await write(config, 1, BEFORE)
-    old = pubkey(config, tmp_path / "old.pem")
-    (state / DEFAULT_KEY_FILE).unlink()
-    await write(config, BEFORE + 1, AFTER)
-    new = pubkey(config, tmp_path / "new.pem")
-
-    config.write_text(f"data_dir: {state}\naudit:\n  trusted_keys: [{old}, {new}]\n")
+    config, old, new = await rotated_chain(tmp_path)
+    config.write_text(f"data_dir: {tmp_path / 'state'}\naudit:\n  trusted_keys: [{old}, {new}]\n")
     code, report = verify(config)
     assert code == 0, report
     assert len(report["trusted_keys"]) == 2  # the local key and new.pem are one key

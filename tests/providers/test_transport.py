@@ -163,28 +163,33 @@ async def test_silence_is_a_read_timeout_and_refusal_a_connect_error(kind: str) 
         await transport.close()
 
 
-def _cfg(url: str, kind: str) -> dict[str, Any]:
+def _cfg(url: str, kind: str, **provider: Any) -> dict[str, Any]:
     return {
-        "providers": {"up": remote(url, transport=kind, timeouts={"connect": 1, "read": 1.0})},
+        "providers": {"up": remote(url, transport=kind, timeouts={"connect": 1, "read": 1.0}, **provider)},
         "models": {"m": {"deployments": [{"provider": "up", "model": "m"}]}},
         "retry": {"attempts": 0},
         "pii": {"enabled": False},
     }
 
 
-@pytest.mark.parametrize("kind", KINDS)
-async def test_gateway_answers_a_body_cut_short_with_an_openai_502(kind: str, tmp_path: Path) -> None:
+async def _ask(script: Script, kind: str, tmp_path: Path, **provider: Any) -> tuple[int, dict[str, Any]]:
+    """One chat completion through a gateway whose provider is ``script``: status and JSON."""
     async with (
-        scripted(cut_mid_body) as url,
-        running_gateway(_cfg(url, kind), tmp_path) as (base, _),
+        scripted(script) as url,
+        running_gateway(_cfg(url, kind, **provider), tmp_path) as (base, _),
         aiohttp.ClientSession() as http,
         http.post(
             base + "/v1/chat/completions",
             json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
         ) as r,  # fmt: skip
     ):
-        body = await r.json()
-    assert r.status == 502
+        return r.status, await r.json()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_gateway_answers_a_body_cut_short_with_an_openai_502(kind: str, tmp_path: Path) -> None:
+    status, body = await _ask(cut_mid_body, kind, tmp_path)
+    assert status == 502
     assert body["error"]["type"] == "upstream_error"
     assert "failed while sending its answer" in body["error"]["message"]
 
@@ -269,20 +274,10 @@ async def test_the_cap_does_not_apply_to_a_body_relayed_in_pieces(kind: str) -> 
         await transport.close()
 
 
-async def test_gateway_answers_a_body_past_max_response_bytes_with_an_openai_502(tmp_path: Path) -> None:
-    cfg = _cfg("", "h1")
-    async with scripted(big_answer(200_000, chunked=False)) as url:
-        cfg["providers"]["up"] = {**remote(url, timeouts={"connect": 1, "read": 1.0}), "max_response_bytes": 100_000}
-        async with (
-            running_gateway(cfg, tmp_path) as (base, _),
-            aiohttp.ClientSession() as http,
-            http.post(
-                base + "/v1/chat/completions",
-                json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
-            ) as r,  # fmt: skip
-        ):
-            body = await r.json()
-    assert r.status == 502
+@pytest.mark.parametrize("kind", KINDS)
+async def test_gateway_answers_a_body_past_max_response_bytes_with_an_openai_502(kind: str, tmp_path: Path) -> None:
+    status, body = await _ask(big_answer(200_000, chunked=False), kind, tmp_path, max_response_bytes=100_000)
+    assert status == 502
     assert body["error"]["type"] == "upstream_error"
     assert "larger than 100000 bytes" in body["error"]["message"]
 
