@@ -62,6 +62,9 @@ def test_check_names_the_pending_revisions_exits_1_and_changes_nothing(tmp_path:
     at_revision(db, "0005")
     state = schema_state(make_engine(f"sqlite:///{db}"))
     assert state.current == "0005" and state.pending and state.pending[0] == "0006"
+    as_json = run("migrate", "-c", str(cfg), "--check", "--json")
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.output)["pending"] == list(state.pending)
     check = run("migrate", "-c", str(cfg), "--check")
     assert check.exit_code == 1
     line = check.output.strip()

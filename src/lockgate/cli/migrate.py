@@ -9,17 +9,14 @@ nothing and exits 1 when revisions are pending.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 
 from lockgate.cli.common import config_option, load, one_line_errors
-from lockgate.storage.db import SchemaState, make_engine, schema_state
+from lockgate.storage.db import make_engine, schema_state
 from lockgate.storage.db import migrate as run_migrations
-
-
-def _describe(state: SchemaState) -> dict[str, object]:
-    return {"current": state.current, "head": state.head, "pending": list(state.pending)}
 
 
 @click.command()
@@ -42,19 +39,17 @@ def migrate(config_path: Path | None, check: bool, as_json: bool) -> None:
         engine.dispose()
     found = state.current or "empty"
     if as_json:
-        click.echo(
-            json.dumps({"store": where, **_describe(state), "migrated": not check and bool(state.pending)})
-        )
+        report = {"store": where, "current": state.current, "head": state.head, "pending": list(state.pending),
+                  "migrated": not check and bool(state.pending)}  # fmt: skip
+        click.echo(json.dumps(report))
+        if check and state.pending:
+            sys.exit(1)
     elif check and state.pending:
-        pass  # said below, as the error
-    elif check:
-        click.echo(f"{where}: schema at {state.head}, this version's newest; nothing to apply")
-    elif state.pending:
-        click.echo(f"{where}: migrated {found} → {state.head} ({', '.join(state.pending)})")
-    else:
-        click.echo(f"{where}: schema at {state.head} already; nothing to apply")
-    if check and state.pending:
         raise click.ClickException(
             f"{where}: schema {found}, this version's is {state.head}: {len(state.pending)} revision(s) to "
             f"apply ({', '.join(state.pending)}); run 'lockgate migrate'"
         )
+    elif state.pending:
+        click.echo(f"{where}: migrated {found} → {state.head} ({', '.join(state.pending)})")
+    else:
+        click.echo(f"{where}: schema at {state.head} already; nothing to apply")

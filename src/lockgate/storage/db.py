@@ -51,10 +51,6 @@ class SchemaState:
     head: str
     pending: tuple[str, ...]  # revisions an upgrade would apply, oldest first
 
-    @property
-    def at_head(self) -> bool:
-        return self.current == self.head
-
 
 class SchemaTooNew(ConfigError):
     """The store was migrated by a newer lockgate than this one."""
