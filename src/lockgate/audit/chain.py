@@ -46,7 +46,7 @@ def _opt_float(value: Any) -> float | None:
 
 
 def _findings(value: Any) -> dict[str, int]:
-    """Type -> count, in key order (the canonical form is built in order, never sorted)."""
+    """Type -> count, sorted by type: `prepared_row` dumps it as it is, in canonical order."""
     if not value:
         return {}
     if isinstance(value, str):

@@ -38,8 +38,9 @@ class Deployment:
     params: dict[str, Any] = field(default_factory=dict)
     stats: DeploymentStats = field(default_factory=DeploymentStats)
     variant: str | None = None  # a LoRA adapter's id: the base model and its adapters differ by name
+    # "provider/model" or "provider/model+adapter": built once, read several times per request
+    name: str = field(init=False)
 
-    @property
-    def name(self) -> str:
+    def __post_init__(self) -> None:
         base = f"{self.provider_name}/{self.upstream_model}"
-        return base if self.variant is None else f"{base}+{self.variant}"
+        self.name = base if self.variant is None else f"{base}+{self.variant}"
